@@ -1,0 +1,169 @@
+#include "app/app.h"
+
+#include <spdlog/spdlog.h>
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "customer/routes.h"
+#include "field/routes.h"
+#include "http/server.h"
+#include "user/routes.h"
+#include "core/time.h"
+
+namespace kehu::app {
+
+const std::string& OpenApiJson();  // generated from docs/openapi.yaml at build time
+
+namespace {
+
+std::string DefaultKeyFile() {
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  if (xdg && *xdg) return std::string(xdg) + "/kehu/master.key";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.config/kehu/master.key";
+}
+
+std::string DefaultWebDir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (auto candidate : {exe.parent_path() / "../share/kehu/web", exe.parent_path() / "../web/dist"}) {
+      if (std::filesystem::exists(candidate / "index.html", ec)) {
+        return std::filesystem::weakly_canonical(candidate, ec).string();
+      }
+    }
+  }
+  return KEHU_SOURCE_WEB_DIR;
+}
+
+}  // namespace
+
+core::Result<void> ResolveConfig(Config& c, const std::set<std::string>& set) {
+  std::filesystem::path toml_path = std::filesystem::path(c.data_dir) / "kehu.toml";
+  std::error_code ec;
+  if (std::filesystem::exists(toml_path, ec)) {
+    try {
+      toml::table t = toml::parse_file(toml_path.string());
+      auto str = [&](const char* key, std::string& out) {
+        if (!set.contains(key)) {
+          if (auto v = t[key].value<std::string>()) out = *v;
+        }
+      };
+      str("key_file", c.key_file);
+      str("database", c.database);
+      str("listen", c.listen);
+      str("default_region", c.default_region);
+      str("web_dir", c.web_dir);
+      if (!set.contains("max_body")) {
+        if (auto v = t["max_body"].value<int64_t>(); v && *v > 0) c.max_body = *v;
+      }
+      if (!set.contains("workers")) {
+        if (auto v = t["workers"].value<int64_t>(); v && *v > 0) c.workers = *v;
+      }
+    } catch (const toml::parse_error& e) {
+      return std::unexpected(core::Error::BadRequest(toml_path.string() + ": " +
+                                                     std::string(e.description())));
+    }
+  }
+  if (c.key_file.empty()) c.key_file = DefaultKeyFile();
+  if (c.database.empty()) c.database = "sqlite:" + (std::filesystem::path(c.data_dir) / "kehu.db").string();
+  if (c.web_dir.empty()) c.web_dir = DefaultWebDir();
+  // The key must not live inside the data directory: a copy of one must not open the other.
+  auto data = std::filesystem::weakly_canonical(c.data_dir, ec);
+  auto key = std::filesystem::weakly_canonical(c.key_file, ec);
+  auto rel = key.lexically_relative(data);
+  if (!rel.empty() && *rel.begin() != "..") {
+    return std::unexpected(core::Error::BadRequest(
+        "the key file " + c.key_file + " is inside the data directory " + c.data_dir +
+        "; keep it elsewhere (--key-file)"));
+  }
+  return core::Ok();
+}
+
+std::vector<db::Migration> AllMigrations() {
+  std::vector<db::Migration> all;
+  for (auto part : {user::Migrations(), customer::Migrations(), field::Migrations(),
+                    idempotency::Migrations()}) {
+    all.insert(all.end(), part.begin(), part.end());
+  }
+  return all;
+}
+
+core::Result<std::unique_ptr<App>> App::Open(const Config& config, std::size_t pool_size) {
+  if (auto ok = crypto::Init(); !ok) return std::unexpected(ok.error());
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    return std::unexpected(core::Error::BadRequest("cannot create the data directory " +
+                                                   config.data_dir + ": " + ec.message()));
+  }
+  auto keys = crypto::KeyRing::LoadOrCreate(config.key_file);
+  if (!keys) return std::unexpected(keys.error());
+  std::unique_ptr<App> a(new App(config, std::move(*keys)));
+  auto db = db::Database::Open(config.database, pool_size);
+  if (!db) return std::unexpected(db.error());
+  a->db = std::move(*db);
+  if (auto m = a->db->Migrate(AllMigrations()); !m) return std::unexpected(m.error());
+  a->cipher = std::make_unique<crypto::FieldCipher>(a->keys);
+  a->bidx = std::make_unique<crypto::BlindIndex>(a->keys);
+  a->phones = std::make_unique<phone::Normalizer>(config.default_region);
+  a->user_store = std::make_unique<user::UserStore>(*a->db);
+  a->users = std::make_unique<user::UserService>(*a->user_store);
+  a->field_store = std::make_unique<field::FieldStore>(*a->db);
+  a->fields = std::make_unique<field::FieldService>(*a->field_store, customer::BuiltinFieldNames());
+  a->customer_store = std::make_unique<customer::CustomerStore>(*a->db);
+  a->customers = std::make_unique<customer::CustomerService>(
+      *a->customer_store, *a->fields, *a->users, *a->phones, *a->cipher, *a->bidx);
+  a->idempotency = std::make_unique<idempotency::IdempotencyStore>(*a->db);
+  return a;
+}
+
+core::Result<void> Serve(App& app) {
+  const Config& c = app.config;
+  http::ServerOptions opts;
+  auto colon = c.listen.rfind(':');
+  if (colon == std::string::npos) {
+    return std::unexpected(core::Error::BadRequest("--listen must be HOST:PORT, got " + c.listen));
+  }
+  opts.host = c.listen.substr(0, colon);
+  try {
+    int port = std::stoi(c.listen.substr(colon + 1));
+    if (port < 0 || port > 65535) throw std::out_of_range("port");
+    opts.port = static_cast<uint16_t>(port);
+  } catch (const std::exception&) {
+    return std::unexpected(core::Error::BadRequest("--listen has a bad port: " + c.listen));
+  }
+  opts.max_body = c.max_body;
+  opts.workers = c.workers;
+  opts.io_threads = c.io_threads;
+  opts.web_dir = c.web_dir;
+  http::Server server(opts, *app.users, *app.idempotency);
+
+  server.Add(restinio::http_method_get(), http::epr::path_to_params("/healthz"),
+             http::Access::kPublic, [](http::Request&) -> core::Result<http::Response> {
+               return http::Response::Json(200, {{"status", "ok"}});
+             });
+  server.Add(restinio::http_method_get(), http::epr::path_to_params("/api/v1/openapi.json"),
+             http::Access::kPublic, [](http::Request&) -> core::Result<http::Response> {
+               http::Response r;
+               r.body = OpenApiJson();
+               return r;
+             });
+  user::RegisterRoutes(server, *app.users, /*secure_cookies=*/false);
+  field::RegisterRoutes(server, *app.fields);
+  customer::RegisterRoutes(server, *app.customers);
+
+  (void)app.idempotency->Expire(core::NowMs() - 24LL * 3600 * 1000);
+  auto count = app.users->Count();
+  if (count && *count == 0) {
+    spdlog::warn("no users yet; create the first administrator with:  kehu user add --admin NAME");
+  }
+  return server.Run([&](const std::string& url) {
+    spdlog::info("kehu {} listening on {} (database {}, data {})", KEHU_VERSION, url,
+                 app.db->url_for_log(), c.data_dir);
+  });
+}
+
+}  // namespace kehu::app

@@ -1,0 +1,63 @@
+// Configuration and the object graph shared by `kehu serve` and the other commands.
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+
+#include "core/error.h"
+#include "crypto/crypto.h"
+#include "customer/service.h"
+#include "db/database.h"
+#include "field/service.h"
+#include "idempotency/store.h"
+#include "phone/normalizer.h"
+#include "user/service.h"
+
+namespace kehu::app {
+
+struct Config {
+  std::string data_dir = "data";
+  std::string key_file;  // default $HOME/.config/kehu/master.key (outside the data directory)
+  std::string database;  // default sqlite:<data_dir>/kehu.db
+  std::string listen = "127.0.0.1:8080";
+  std::size_t max_body = 1 << 20;
+  std::string default_region = "CN";
+  std::string web_dir;  // default: the built web UI next to the sources or the binary
+  std::size_t workers = 8;
+  std::size_t io_threads = 2;
+};
+
+// Fills what flags and environment left unset from <data_dir>/kehu.toml, then defaults.
+// `set` names the members already given on the command line or in the environment.
+core::Result<void> ResolveConfig(Config& c, const std::set<std::string>& set);
+
+class App {
+ public:
+  // Initialises crypto, loads (or creates) the master key, opens the database and migrates it.
+  static core::Result<std::unique_ptr<App>> Open(const Config& config, std::size_t pool_size);
+
+  const Config config;
+  std::unique_ptr<db::Database> db;
+  crypto::KeyRing keys;
+  std::unique_ptr<crypto::FieldCipher> cipher;
+  std::unique_ptr<crypto::BlindIndex> bidx;
+  std::unique_ptr<phone::Normalizer> phones;
+  std::unique_ptr<user::UserStore> user_store;
+  std::unique_ptr<user::UserService> users;
+  std::unique_ptr<field::FieldStore> field_store;
+  std::unique_ptr<field::FieldService> fields;
+  std::unique_ptr<customer::CustomerStore> customer_store;
+  std::unique_ptr<customer::CustomerService> customers;
+  std::unique_ptr<idempotency::IdempotencyStore> idempotency;
+
+ private:
+  App(Config c, crypto::KeyRing k) : config(std::move(c)), keys(std::move(k)) {}
+};
+
+std::vector<db::Migration> AllMigrations();
+
+// Runs the HTTP server until SIGTERM/SIGINT.
+core::Result<void> Serve(App& app);
+
+}  // namespace kehu::app

@@ -1,0 +1,171 @@
+// kehu: the server and its command line.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "app/app.h"
+#include "user/model.h"
+
+namespace {
+
+using kehu::app::App;
+using kehu::app::Config;
+
+int Fail(const kehu::core::Error& e) {
+  std::fprintf(stderr, "kehu: %s\n", e.message().c_str());
+  for (const auto& d : e.details()) {
+    if (d.field.empty() || e.message().starts_with(d.field + ": " + d.message)) continue;
+    std::fprintf(stderr, "  %s: %s\n", d.field.c_str(), d.message.c_str());
+  }
+  return 1;
+}
+
+// Reads a password: prompted twice without echo on a terminal, else the first line of stdin.
+std::optional<std::string> ReadPassword() {
+  std::string pw;
+  if (!isatty(STDIN_FILENO)) {
+    if (!std::getline(std::cin, pw)) return std::nullopt;
+    if (!pw.empty() && pw.back() == '\r') pw.pop_back();
+    return pw;
+  }
+  termios old{};
+  tcgetattr(STDIN_FILENO, &old);
+  termios quiet = old;
+  quiet.c_lflag &= ~ECHO;
+  tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  std::string again;
+  std::fprintf(stderr, "Password: ");
+  std::getline(std::cin, pw);
+  std::fprintf(stderr, "\nRepeat password: ");
+  std::getline(std::cin, again);
+  std::fprintf(stderr, "\n");
+  tcsetattr(STDIN_FILENO, TCSANOW, &old);
+  if (pw != again) {
+    std::fprintf(stderr, "kehu: the passwords differ\n");
+    return std::nullopt;
+  }
+  return pw;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_color_mt("kehu");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+
+  CLI::App cli{"Kehu (客户): customer information management"};
+  cli.require_subcommand(1);
+  cli.fallthrough();
+  Config config;
+  std::string max_body;
+  cli.add_option("--data", config.data_dir, "data directory (database, config)")
+      ->envname("KEHU_DATA");
+  cli.add_option("--key-file", config.key_file,
+                 "master key file, outside the data directory [~/.config/kehu/master.key]")
+      ->envname("KEHU_KEY_FILE");
+  cli.add_option("--database", config.database,
+                 "database URL: sqlite:PATH or postgresql://user:pw@host:port/db "
+                 "[sqlite:DATA/kehu.db]")
+      ->envname("KEHU_DATABASE");
+  bool quiet = false;
+  cli.add_flag("-q,--quiet", quiet, "log warnings and errors only");
+
+  auto* serve = cli.add_subcommand("serve", "run the HTTP server (API and web UI)");
+  serve->add_option("--listen", config.listen, "HOST:PORT [127.0.0.1:8080]")->envname("KEHU_LISTEN");
+  serve->add_option("--max-body", config.max_body, "largest request body in bytes [1048576]")
+      ->envname("KEHU_MAX_BODY");
+  serve->add_option("--web-dir", config.web_dir, "built web UI directory")->envname("KEHU_WEB_DIR");
+  serve->add_option("--workers", config.workers, "request worker threads [8]")
+      ->envname("KEHU_WORKERS");
+  serve->add_option("--default-region", config.default_region,
+                    "region for numbers written without country code [CN]")
+      ->envname("KEHU_DEFAULT_REGION");
+
+  auto* migrate = cli.add_subcommand("migrate", "apply pending database migrations and exit");
+
+  auto* user_cmd = cli.add_subcommand("user", "manage users");
+  user_cmd->require_subcommand(1);
+  std::string username, display_name;
+  bool admin = false;
+  auto* user_add = user_cmd->add_subcommand(
+      "add", "add a user; the password is asked for, or read from the first line of stdin");
+  user_add->add_option("NAME", username, "login name")->required();
+  user_add->add_flag("--admin", admin, "give the administrator role");
+  user_add->add_option("--display-name", display_name, "name shown in the UI");
+  auto* user_list = user_cmd->add_subcommand("list", "list users");
+
+  auto* token_cmd = cli.add_subcommand("token", "manage API tokens");
+  token_cmd->require_subcommand(1);
+  std::string token_name;
+  auto* token_create =
+      token_cmd->add_subcommand("create", "create an API token for USER and print it once");
+  token_create->add_option("USER", username, "user the token acts as")->required();
+  token_create->add_option("--name", token_name, "what the token is for")->required();
+
+  for (CLI::App* sub : {user_add, user_list, token_create}) sub->fallthrough();
+
+  CLI11_PARSE(cli, argc, argv);
+  if (quiet) spdlog::set_level(spdlog::level::warn);
+
+  std::set<std::string> given;
+  for (const char* name : {"--key-file", "--database"}) {
+    if (cli.count(name) > 0) given.insert(std::string(name + 2) == "key-file" ? "key_file" : "database");
+  }
+  if (serve->count("--listen")) given.insert("listen");
+  if (serve->count("--max-body")) given.insert("max_body");
+  if (serve->count("--web-dir")) given.insert("web_dir");
+  if (serve->count("--workers")) given.insert("workers");
+  if (serve->count("--default-region")) given.insert("default_region");
+  if (auto ok = kehu::app::ResolveConfig(config, given); !ok) return Fail(ok.error());
+
+  const bool serving = serve->parsed();
+  if (!serving) spdlog::set_level(quiet ? spdlog::level::warn : spdlog::level::warn);
+  auto opened = App::Open(config, serving ? config.workers + 2 : 2);
+  if (!opened) return Fail(opened.error());
+  App& app = **opened;
+  const auto admin_actor = kehu::core::Actor::LocalAdmin();
+
+  if (serving) {
+    auto ok = kehu::app::Serve(app);
+    if (!ok) return Fail(ok.error());
+    spdlog::info("stopped");
+    return 0;
+  }
+  if (migrate->parsed()) {
+    std::printf("database is up to date (%s)\n", app.db->url_for_log().c_str());
+    return 0;
+  }
+  if (user_add->parsed()) {
+    auto pw = ReadPassword();
+    if (!pw) return Fail(kehu::core::Error::BadRequest("no password given"));
+    kehu::user::NewUser nu{username, *pw, display_name,
+                           admin ? kehu::core::Role::kAdmin : kehu::core::Role::kMember};
+    auto u = app.users->Create(admin_actor, std::move(nu));
+    if (!u) return Fail(u.error());
+    std::printf("added %s %s (id %lld)\n", kehu::user::RoleName(u->role), u->username.c_str(),
+                static_cast<long long>(u->id));
+    return 0;
+  }
+  if (user_list->parsed()) {
+    auto users = app.users->List(admin_actor);
+    if (!users) return Fail(users.error());
+    for (const auto& u : *users) {
+      std::printf("%lld\t%s\t%s\t%s\n", static_cast<long long>(u.id), u.username.c_str(),
+                  kehu::user::RoleName(u.role), u.display_name.c_str());
+    }
+    return 0;
+  }
+  if (token_create->parsed()) {
+    auto t = app.users->CreateTokenFor(username, token_name);
+    if (!t) return Fail(t.error());
+    std::printf("%s\n", t->second.c_str());
+    return 0;
+  }
+  return 0;
+}

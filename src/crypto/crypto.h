@@ -1,0 +1,80 @@
+// Field encryption, blind indexes, password hashing and random tokens (libsodium).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace kehu::crypto {
+
+// Initialises libsodium once; safe to call many times from any thread.
+core::Result<void> Init();
+
+// The master key versions, loaded from the key file (kept outside the data directory).
+// File format: one line per version, "<version> <base64 of 32 random bytes>", highest is current.
+// Immutable after load; thread-safe to share.
+class KeyRing {
+ public:
+  // Loads `file`; when it does not exist, creates it (parent directories 0700, file 0600) with
+  // a fresh version 1. Refuses (kInvalid) a file readable by group/others or malformed.
+  static core::Result<KeyRing> LoadOrCreate(const std::filesystem::path& file);
+  // For tests: a ring from given raw 32-byte keys.
+  static KeyRing FromKeys(std::map<uint32_t, std::string> raw_keys);
+
+  uint32_t current_version() const { return current_; }
+  // nullptr when the version is unknown.
+  const std::string* Key(uint32_t version) const;
+
+ private:
+  friend class FieldCipher;               // derives a subkey for every version
+  std::map<uint32_t, std::string> keys_;  // version -> 32 raw bytes
+  uint32_t current_ = 0;
+};
+
+// XChaCha20-Poly1305 (IETF AEAD) with a subkey derived per key version. The ciphertext text is
+// "k<version>:<base64(nonce || ciphertext || tag)>", so later rotation knows which key to use.
+// `context` (e.g. "customer.phone") is bound as associated data. Thread-safe.
+class FieldCipher {
+ public:
+  explicit FieldCipher(const KeyRing& ring);
+  std::string Encrypt(std::string_view plaintext, std::string_view context) const;
+  // kInternal when the key version is unknown or authentication fails.
+  core::Result<std::string> Decrypt(std::string_view ciphertext, std::string_view context) const;
+  // Key version a stored ciphertext uses, 0 when unparsable.
+  static uint32_t VersionOf(std::string_view ciphertext);
+
+ private:
+  std::map<uint32_t, std::string> subkeys_;
+  uint32_t current_;
+};
+
+// Keyed BLAKE2b over (domain, value) -> 32 lowercase hex chars (128 bits). Deterministic for a
+// key ring's current version; `domain` separates uses ("phone", "email", "id_number"). Thread-safe.
+class BlindIndex {
+ public:
+  explicit BlindIndex(const KeyRing& ring);
+  std::string Compute(std::string_view domain, std::string_view normalized_value) const;
+
+ private:
+  std::string key_;
+};
+
+// Argon2id (crypto_pwhash_str, interactive limits). Returns the encoded hash string.
+core::Result<std::string> HashPassword(std::string_view password);
+// Constant-time verification against an encoded hash; false on any mismatch or bad hash.
+bool VerifyPassword(std::string_view encoded_hash, std::string_view password);
+
+// `bytes` random bytes, base64url without padding.
+std::string RandomToken(std::size_t bytes = 32);
+// Unkeyed BLAKE2b-256 of a secret token, lowercase hex: what is stored for sessions/API tokens.
+std::string TokenHash(std::string_view token);
+bool ConstantTimeEqual(std::string_view a, std::string_view b);
+
+std::string Base64Encode(std::string_view bytes);
+core::Result<std::string> Base64Decode(std::string_view text);
+
+}  // namespace kehu::crypto

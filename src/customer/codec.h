@@ -1,0 +1,17 @@
+// JSON <-> customer model, for the API, CLI and exports.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "customer/model.h"
+
+namespace kehu::customer {
+
+// Checks JSON shape and types; unknown keys and wrong types are FieldErrors (422).
+core::Result<CustomerInput> ParseInput(const nlohmann::json& body);
+nlohmann::json ToJson(const Customer& c);
+nlohmann::json PhoneToJson(const Phone& p);
+nlohmann::json LookupToJson(const LookupResult& r);
+
+}  // namespace kehu::customer

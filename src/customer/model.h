@@ -1,0 +1,110 @@
+// Customers and their contact points.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "phone/normalizer.h"
+
+namespace kehu::customer {
+
+struct Phone {
+  std::string label;
+  bool primary = false;
+  phone::PhoneInfo info;  // raw input plus everything libphonenumber computed
+};
+
+struct Email {
+  std::string address;  // normalised: trimmed, domain lower-cased
+  std::string label;
+};
+
+// Lifecycle stages and genders as stored and sent (snake_case keys; the UI shows Chinese).
+inline constexpr const char* kStages[] = {"potential", "intent", "won",
+                                          "active",    "dormant", "churned"};
+inline constexpr const char* kGenders[] = {"male", "female", "unknown"};
+
+// Optional text fields are empty strings when unset (sent as null).
+struct Customer {
+  int64_t id = 0;
+  std::string code;
+  std::string name;
+  std::string gender = "unknown";
+  std::string company;
+  std::string title;
+  std::vector<Phone> phones;
+  std::vector<Email> emails;
+  std::string id_number;    // 居民身份证号, canonical
+  std::string credit_code;  // 统一社会信用代码, canonical
+  std::string province, city, district, address;
+  std::string source;
+  std::optional<int64_t> owner_id;
+  std::string owner_name;  // display name of the owner (read only)
+  std::string stage = "potential";
+  std::string notes;
+  nlohmann::json custom = nlohmann::json::object();
+  int64_t created_by = 0, created_at = 0, updated_by = 0, updated_at = 0;
+  int64_t version = 1;
+  std::optional<int64_t> deleted_at;
+};
+
+enum class SortKey { kCreatedAt, kUpdatedAt, kName, kCode };
+
+struct ListQuery {
+  int limit = 50;
+  std::string cursor;  // opaque, from the previous page
+  std::string q;       // free text: name, company, code, pinyin, phone, last 4 digits, email
+  std::optional<int64_t> owner_id;
+  std::string source, province, city, stage;
+  std::optional<int64_t> created_from, created_to;  // epoch ms, inclusive / exclusive
+  SortKey sort = SortKey::kCreatedAt;
+  bool descending = true;
+  bool deleted = false;  // the recycle bin instead of live customers
+};
+
+struct Page {
+  std::vector<Customer> items;
+  std::string next_cursor;  // empty at the end
+};
+
+// One hit of a caller-ID lookup.
+struct LookupHit {
+  int64_t id = 0;
+  std::string name, company, code, phone_label;
+  std::optional<int64_t> owner_id;
+};
+
+}  // namespace kehu::customer
+
+namespace kehu::customer {
+
+// A write (create or PATCH). Absent members are nullopt; JSON null clears (empty string / empty
+// list / nullopt owner). Produced by codec::ParseInput, which checks JSON types only.
+struct PhoneInput {
+  std::string number;
+  std::string label;
+  bool primary = false;
+};
+struct EmailInput {
+  std::string address;
+  std::string label;
+};
+struct CustomerInput {
+  std::optional<std::string> code, name, gender, company, title, id_number, credit_code, province,
+      city, district, address, source, stage, notes;
+  std::optional<std::optional<int64_t>> owner_id;
+  std::optional<std::vector<PhoneInput>> phones;
+  std::optional<std::vector<EmailInput>> emails;
+  std::optional<nlohmann::json> custom;
+};
+
+struct LookupResult {
+  phone::PhoneInfo number;
+  std::vector<LookupHit> items;
+};
+
+}  // namespace kehu::customer

@@ -1,0 +1,162 @@
+#include "customer/routes.h"
+
+#include "core/time.h"
+#include "customer/codec.h"
+
+#include <set>
+
+namespace kehu::customer {
+namespace {
+
+using http::Access;
+using http::Request;
+using http::Response;
+namespace epr = http::epr;
+
+Response WithEtag(Response r, const Customer& c) {
+  r.WithHeader("ETag", "\"" + std::to_string(c.version) + "\"");
+  return r;
+}
+
+core::Result<ListQuery> ParseListQuery(const Request& r) {
+  ListQuery q;
+  static const std::set<std::string> kKnown = {
+      "limit", "cursor", "q", "owner_id", "source", "province", "city", "stage", "created_from",
+      "created_to", "sort", "order", "deleted"};
+  for (const auto& [k, v] : r.query) {
+    if (!kKnown.contains(k)) return std::unexpected(core::Error::BadRequest("unknown query parameter " + k));
+  }
+  auto limit = r.QueryInt("limit");
+  if (!limit) return std::unexpected(limit.error());
+  if (*limit) {
+    if (**limit < 1 || **limit > 200) {
+      return std::unexpected(core::Error::BadRequest("limit must be between 1 and 200"));
+    }
+    q.limit = static_cast<int>(**limit);
+  }
+  auto owner = r.QueryInt("owner_id");
+  if (!owner) return std::unexpected(owner.error());
+  q.owner_id = *owner;
+  auto text = [&](const char* name, std::string& out) {
+    if (const std::string* v = r.Query(name)) out = *v;
+  };
+  text("cursor", q.cursor);
+  text("q", q.q);
+  text("source", q.source);
+  text("province", q.province);
+  text("city", q.city);
+  text("stage", q.stage);
+  for (const char* name : {"created_from", "created_to"}) {
+    if (const std::string* v = r.Query(name)) {
+      auto t = core::ParseTime(*v);
+      if (!t) {
+        return std::unexpected(core::Error::BadRequest(
+            std::string(name) + " must be a date (YYYY-MM-DD) or an RFC 3339 time"));
+      }
+      // A plain date as upper bound includes that whole day.
+      int64_t value = *t;
+      if (std::string_view(name) == "created_to" && v->size() == 10) value += 86400000;
+      (std::string_view(name) == "created_from" ? q.created_from : q.created_to) = value;
+    }
+  }
+  if (const std::string* v = r.Query("sort")) {
+    if (*v == "created_at") q.sort = SortKey::kCreatedAt;
+    else if (*v == "updated_at") q.sort = SortKey::kUpdatedAt;
+    else if (*v == "name") q.sort = SortKey::kName;
+    else if (*v == "code") q.sort = SortKey::kCode;
+    else return std::unexpected(core::Error::BadRequest("sort is created_at, updated_at, name or code"));
+  }
+  if (const std::string* v = r.Query("order")) {
+    if (*v != "asc" && *v != "desc") {
+      return std::unexpected(core::Error::BadRequest("order is asc or desc"));
+    }
+    q.descending = *v == "desc";
+  }
+  if (const std::string* v = r.Query("deleted")) {
+    if (*v != "true" && *v != "false") {
+      return std::unexpected(core::Error::BadRequest("deleted is true or false"));
+    }
+    q.deleted = *v == "true";
+  }
+  return q;
+}
+
+}  // namespace
+
+void RegisterRoutes(http::Server& server, CustomerService& svc) {
+  const auto id_p = epr::non_negative_decimal_number_p<std::int64_t>();
+
+  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/customers"),
+             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
+               auto q = ParseListQuery(r);
+               if (!q) return std::unexpected(q.error());
+               auto page = svc.List(r.actor, *q);
+               if (!page) return std::unexpected(page.error());
+               nlohmann::json items = nlohmann::json::array();
+               for (const Customer& c : page->items) items.push_back(ToJson(c));
+               return Response::Json(200, {{"items", items},
+                                           {"next_cursor", page->next_cursor.empty()
+                                                               ? nlohmann::json(nullptr)
+                                                               : nlohmann::json(page->next_cursor)}});
+             });
+
+  server.Add(restinio::http_method_post(), epr::path_to_params("/api/v1/customers"),
+             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
+               auto body = r.JsonObject();
+               if (!body) return std::unexpected(body.error());
+               auto in = ParseInput(*body);
+               if (!in) return std::unexpected(in.error());
+               auto c = svc.Create(r.actor, *in);
+               if (!c) return std::unexpected(c.error());
+               return WithEtag(Response::Json(201, ToJson(*c)), *c)
+                   .WithHeader("Location", "/api/v1/customers/" + std::to_string(c->id));
+             });
+
+  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/customers/", id_p),
+             Access::kAuthenticated, [&svc](Request& r, int64_t id) -> core::Result<Response> {
+               auto c = svc.Get(r.actor, id);
+               if (!c) return std::unexpected(c.error());
+               return WithEtag(Response::Json(200, ToJson(*c)), *c);
+             });
+
+  server.Add(restinio::http_method_patch(), epr::path_to_params("/api/v1/customers/", id_p),
+             Access::kAuthenticated, [&svc](Request& r, int64_t id) -> core::Result<Response> {
+               auto version = r.IfMatchVersion();
+               if (!version) return std::unexpected(version.error());
+               auto body = r.JsonObject();
+               if (!body) return std::unexpected(body.error());
+               auto in = ParseInput(*body);
+               if (!in) return std::unexpected(in.error());
+               auto c = svc.Update(r.actor, id, *version, *in);
+               if (!c) return std::unexpected(c.error());
+               return WithEtag(Response::Json(200, ToJson(*c)), *c);
+             });
+
+  server.Add(restinio::http_method_delete(), epr::path_to_params("/api/v1/customers/", id_p),
+             Access::kAuthenticated, [&svc](Request& r, int64_t id) -> core::Result<Response> {
+               auto done = svc.Delete(r.actor, id);
+               if (!done) return std::unexpected(done.error());
+               return Response::NoContent();
+             });
+
+  server.Add(restinio::http_method_post(),
+             epr::path_to_params("/api/v1/customers/", id_p, "/restore"), Access::kAuthenticated,
+             [&svc](Request& r, int64_t id) -> core::Result<Response> {
+               auto c = svc.Restore(r.actor, id);
+               if (!c) return std::unexpected(c.error());
+               return WithEtag(Response::Json(200, ToJson(*c)), *c);
+             });
+
+  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/lookup/phone"),
+             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
+               const std::string* number = r.Query("number");
+               if (!number || number->empty()) {
+                 return std::unexpected(core::Error::BadRequest("give the number to look up"));
+               }
+               auto hits = svc.LookupPhone(r.actor, *number);
+               if (!hits) return std::unexpected(hits.error());
+               return Response::Json(200, LookupToJson(*hits));
+             });
+}
+
+}  // namespace kehu::customer

@@ -1,0 +1,493 @@
+#include "customer/service.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/text.h"
+#include "core/time.h"
+#include "core/validate.h"
+#include "customer/codec.h"
+
+namespace kehu::customer {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kPhonesCtx = "customer.phones";
+constexpr const char* kEmailsCtx = "customer.emails";
+constexpr const char* kIdNumberCtx = "customer.id_number";
+constexpr const char* kAddressCtx = "customer.address";
+constexpr std::size_t kMaxContacts = 20;
+
+template <std::size_t N>
+bool OneOf(const std::string& v, const char* const (&set)[N]) {
+  return std::find_if(std::begin(set), std::end(set), [&](const char* s) { return v == s; }) !=
+         std::end(set);
+}
+
+std::string LowerAscii(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+std::string EscapeLike(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string EncodeCursor(SortKey k, const Customer& last) {
+  json j = json::array({static_cast<int>(k), last.id});
+  switch (k) {
+    case SortKey::kCreatedAt: j.push_back(last.created_at); break;
+    case SortKey::kUpdatedAt: j.push_back(last.updated_at); break;
+    case SortKey::kName: j.push_back(core::PinyinKey(last.name)); break;
+    case SortKey::kCode: j.push_back(last.code); break;
+  }
+  std::string b64 = crypto::Base64Encode(j.dump());
+  for (char& c : b64) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  while (!b64.empty() && b64.back() == '=') b64.pop_back();
+  return b64;
+}
+
+core::Result<After> DecodeCursor(SortKey k, std::string text) {
+  auto bad = [] { return std::unexpected(core::Error::BadRequest("invalid cursor")); };
+  for (char& c : text) c = c == '-' ? '+' : c == '_' ? '/' : c;
+  while (text.size() % 4) text.push_back('=');
+  auto raw = crypto::Base64Decode(text);
+  if (!raw) return bad();
+  json j = json::parse(*raw, nullptr, false);
+  if (!j.is_array() || j.size() != 3 || !j[0].is_number_integer() ||
+      j[0].get<int>() != static_cast<int>(k) || !j[1].is_number_integer()) {
+    return bad();
+  }
+  After a;
+  a.id = j[1].get<int64_t>();
+  if (k == SortKey::kName || k == SortKey::kCode) {
+    if (!j[2].is_string()) return bad();
+    a.text = j[2].get<std::string>();
+  } else {
+    if (!j[2].is_number_integer()) return bad();
+    a.number = j[2].get<int64_t>();
+  }
+  return a;
+}
+
+}  // namespace
+
+std::set<std::string> BuiltinFieldNames() {
+  return {"id",       "code",       "name",    "gender",     "company",   "title",
+          "phones",   "emails",     "id_number", "credit_code", "province", "city",
+          "district", "address",    "source",  "owner_id",   "owner_name", "stage",
+          "notes",    "custom",     "created_by", "created_at", "updated_by", "updated_at",
+          "version",  "deleted_at", "tags"};
+}
+
+CustomerService::CustomerService(CustomerStore& store, field::FieldService& fields,
+                                 user::UserService& users, const phone::Normalizer& phones,
+                                 const crypto::FieldCipher& cipher, const crypto::BlindIndex& bidx)
+    : store_(store), fields_(fields), users_(users), phones_(phones), cipher_(cipher), bidx_(bidx) {}
+
+core::Result<void> CustomerService::Apply(const core::Actor& actor, const CustomerInput& in,
+                                          Customer& c, bool creating) {
+  std::vector<core::FieldError> errs;
+  // Plain text members: trimmed, length-checked (in characters).
+  struct TextRule {
+    const char* field;
+    const std::optional<std::string>* value;
+    std::string* target;
+    std::size_t max;
+  };
+  const TextRule rules[] = {
+      {"code", &in.code, &c.code, 64},          {"name", &in.name, &c.name, 100},
+      {"company", &in.company, &c.company, 200}, {"title", &in.title, &c.title, 100},
+      {"province", &in.province, &c.province, 50}, {"city", &in.city, &c.city, 50},
+      {"district", &in.district, &c.district, 50}, {"address", &in.address, &c.address, 500},
+      {"source", &in.source, &c.source, 50},    {"notes", &in.notes, &c.notes, 10000},
+  };
+  for (const TextRule& r : rules) {
+    if (!*r.value) continue;
+    std::string v = core::Trim(**r.value);
+    if (core::Utf8Length(v) > r.max) {
+      errs.push_back({r.field, "too_long",
+                      std::string(r.field) + " has at most " + std::to_string(r.max) +
+                          " characters"});
+      continue;
+    }
+    *r.target = std::move(v);
+  }
+  if (c.name.empty()) errs.push_back({"name", "required", "name is required"});
+  if (in.gender) {
+    std::string g = in.gender->empty() ? "unknown" : *in.gender;
+    if (!OneOf(g, kGenders)) {
+      errs.push_back({"gender", "invalid_choice", "gender is male, female or unknown"});
+    } else {
+      c.gender = g;
+    }
+  }
+  if (in.stage) {
+    std::string s = in.stage->empty() ? "potential" : *in.stage;
+    if (!OneOf(s, kStages)) {
+      errs.push_back({"stage", "invalid_choice",
+                      "stage is one of potential, intent, won, active, dormant, churned"});
+    } else {
+      c.stage = s;
+    }
+  }
+  if (in.id_number) {
+    if (core::Trim(*in.id_number).empty()) {
+      c.id_number.clear();
+    } else if (auto v = core::NormalizeResidentId(*in.id_number, "id_number")) {
+      c.id_number = *v;
+    } else {
+      for (const auto& d : v.error().details()) errs.push_back(d);
+    }
+  }
+  if (in.credit_code) {
+    if (core::Trim(*in.credit_code).empty()) {
+      c.credit_code.clear();
+    } else if (auto v = core::NormalizeCreditCode(*in.credit_code, "credit_code")) {
+      c.credit_code = *v;
+    } else {
+      for (const auto& d : v.error().details()) errs.push_back(d);
+    }
+  }
+  if (in.phones) {
+    if (in.phones->size() > kMaxContacts) {
+      errs.push_back({"phones", "too_long", "at most 20 phone numbers"});
+    } else {
+      std::vector<Phone> phones;
+      int primaries = 0;
+      std::set<std::string> seen;
+      for (std::size_t i = 0; i < in.phones->size(); ++i) {
+        const PhoneInput& p = (*in.phones)[i];
+        std::string f = "phones[" + std::to_string(i) + "]";
+        auto info = phones_.Normalize(p.number, f + ".number");
+        if (!info) {
+          for (const auto& d : info.error().details()) errs.push_back(d);
+          continue;
+        }
+        if (!seen.insert(info->e164 + "#" + info->extension).second) {
+          errs.push_back({f + ".number", "duplicate", "this number is listed twice"});
+          continue;
+        }
+        std::string label = core::Trim(p.label);
+        if (core::Utf8Length(label) > 20) {
+          errs.push_back({f + ".label", "too_long", "a label has at most 20 characters"});
+        }
+        primaries += p.primary;
+        phones.push_back(Phone{label, p.primary, std::move(*info)});
+      }
+      if (primaries > 1) errs.push_back({"phones", "invalid_choice", "only one phone is primary"});
+      if (primaries == 0 && !phones.empty()) phones.front().primary = true;
+      c.phones = std::move(phones);
+    }
+  }
+  if (in.emails) {
+    if (in.emails->size() > kMaxContacts) {
+      errs.push_back({"emails", "too_long", "at most 20 email addresses"});
+    } else {
+      std::vector<Email> emails;
+      std::set<std::string> seen;
+      for (std::size_t i = 0; i < in.emails->size(); ++i) {
+        const EmailInput& e = (*in.emails)[i];
+        std::string f = "emails[" + std::to_string(i) + "]";
+        auto addr = core::NormalizeEmail(e.address, f + ".address");
+        if (!addr) {
+          for (const auto& d : addr.error().details()) errs.push_back(d);
+          continue;
+        }
+        if (!seen.insert(LowerAscii(*addr)).second) {
+          errs.push_back({f + ".address", "duplicate", "this address is listed twice"});
+          continue;
+        }
+        std::string label = core::Trim(e.label);
+        if (core::Utf8Length(label) > 20) {
+          errs.push_back({f + ".label", "too_long", "a label has at most 20 characters"});
+        }
+        emails.push_back(Email{*addr, label});
+      }
+      c.emails = std::move(emails);
+    }
+  }
+  if (in.owner_id) {
+    if (!*in.owner_id) {
+      c.owner_id.reset();
+    } else if (auto u = users_.Get(actor, **in.owner_id); !u) {
+      errs.push_back({"owner_id", "invalid_choice", "no user with this id"});
+    } else {
+      c.owner_id = u->id;
+      c.owner_name = u->display_name;
+    }
+  } else if (creating && actor.user_id != 0) {
+    c.owner_id = actor.user_id;
+    c.owner_name = actor.display_name;
+  }
+  // Custom values: validated as a whole (required fields are checked on every write).
+  json custom = in.custom ? *in.custom : c.custom;
+  auto checked = fields_.Validate("customer", custom);
+  if (!checked) {
+    for (const auto& d : checked.error().details()) errs.push_back(d);
+  } else {
+    c.custom = std::move(*checked);
+  }
+  if (!errs.empty()) {
+    std::string summary = errs.front().field + ": " + errs.front().message;
+    if (errs.size() > 1) summary += " (and " + std::to_string(errs.size() - 1) + " more)";
+    return std::unexpected(core::Error::Invalid(std::move(summary), std::move(errs)));
+  }
+  return core::Ok();
+}
+
+Row CustomerService::ToRow(const Customer& c) const {
+  Row r;
+  r.id = c.id;
+  r.code = c.code;
+  r.name = c.name;
+  r.name_key = core::PinyinKey(c.name);
+  r.gender = c.gender;
+  r.company = c.company;
+  r.title = c.title;
+  json phones = json::array();
+  for (const Phone& p : c.phones) {
+    json j = PhoneToJson(p);
+    j["region_code"] = p.info.region_code;
+    phones.push_back(std::move(j));
+  }
+  r.phones_enc = c.phones.empty() ? "" : cipher_.Encrypt(phones.dump(), kPhonesCtx);
+  json emails = json::array();
+  for (const Email& e : c.emails) emails.push_back({{"address", e.address}, {"label", e.label}});
+  r.emails_enc = c.emails.empty() ? "" : cipher_.Encrypt(emails.dump(), kEmailsCtx);
+  r.id_number_enc = c.id_number.empty() ? "" : cipher_.Encrypt(c.id_number, kIdNumberCtx);
+  r.id_number_bidx = c.id_number.empty() ? "" : bidx_.Compute("id_number", c.id_number);
+  r.credit_code = c.credit_code;
+  r.province = c.province;
+  r.city = c.city;
+  r.district = c.district;
+  r.address_enc = c.address.empty() ? "" : cipher_.Encrypt(c.address, kAddressCtx);
+  r.source = c.source;
+  r.owner_id = c.owner_id;
+  r.stage = c.stage;
+  r.notes = c.notes;
+  r.custom_json = c.custom.dump();
+  r.created_by = c.created_by;
+  r.created_at = c.created_at;
+  r.updated_by = c.updated_by;
+  r.updated_at = c.updated_at;
+  r.version = c.version;
+  return r;
+}
+
+std::vector<IndexEntry> CustomerService::IndexOf(const Customer& c) const {
+  std::vector<IndexEntry> out;
+  for (const Phone& p : c.phones) {
+    const std::string& e = p.info.e164;
+    out.push_back({"phone", bidx_.Compute("phone", e), e.size() >= 4 ? e.substr(e.size() - 4) : e,
+                   p.label});
+  }
+  for (const Email& e : c.emails) {
+    out.push_back({"email", bidx_.Compute("email", LowerAscii(e.address)), "", e.label});
+  }
+  return out;
+}
+
+core::Result<Customer> CustomerService::FromRow(const Row& r) const {
+  Customer c;
+  c.id = r.id;
+  c.code = r.code;
+  c.name = r.name;
+  c.gender = r.gender;
+  c.company = r.company;
+  c.title = r.title;
+  if (!r.phones_enc.empty()) {
+    auto plain = cipher_.Decrypt(r.phones_enc, kPhonesCtx);
+    if (!plain) return std::unexpected(plain.error());
+    for (const json& j : json::parse(*plain, nullptr, false)) {
+      Phone p;
+      p.label = j.value("label", "");
+      p.primary = j.value("primary", false);
+      p.info.raw = j.value("number", "");
+      p.info.e164 = j.value("e164", "");
+      p.info.extension = j.value("extension", "");
+      p.info.type = j.value("type", "unknown");
+      p.info.region = j.value("region", "");
+      p.info.region_code = j.value("region_code", "");
+      p.info.carrier = j.value("carrier", "");
+      p.info.display = j.value("display", "");
+      p.info.valid = j.value("valid", false);
+      c.phones.push_back(std::move(p));
+    }
+  }
+  if (!r.emails_enc.empty()) {
+    auto plain = cipher_.Decrypt(r.emails_enc, kEmailsCtx);
+    if (!plain) return std::unexpected(plain.error());
+    for (const json& j : json::parse(*plain, nullptr, false)) {
+      c.emails.push_back(Email{j.value("address", ""), j.value("label", "")});
+    }
+  }
+  if (!r.id_number_enc.empty()) {
+    auto plain = cipher_.Decrypt(r.id_number_enc, kIdNumberCtx);
+    if (!plain) return std::unexpected(plain.error());
+    c.id_number = *plain;
+  }
+  if (!r.address_enc.empty()) {
+    auto plain = cipher_.Decrypt(r.address_enc, kAddressCtx);
+    if (!plain) return std::unexpected(plain.error());
+    c.address = *plain;
+  }
+  c.credit_code = r.credit_code;
+  c.province = r.province;
+  c.city = r.city;
+  c.district = r.district;
+  c.source = r.source;
+  c.owner_id = r.owner_id;
+  c.owner_name = r.owner_name;
+  c.stage = r.stage;
+  c.notes = r.notes;
+  c.custom = fields_.Visible("customer", json::parse(r.custom_json, nullptr, false));
+  c.created_by = r.created_by;
+  c.created_at = r.created_at;
+  c.updated_by = r.updated_by;
+  c.updated_at = r.updated_at;
+  c.version = r.version;
+  c.deleted_at = r.deleted_at;
+  return c;
+}
+
+core::Result<Customer> CustomerService::Create(const core::Actor& actor, const CustomerInput& in) {
+  Customer c;
+  if (auto ok = Apply(actor, in, c, true); !ok) return std::unexpected(ok.error());
+  int64_t now = core::NowMs();
+  c.created_by = c.updated_by = actor.user_id;
+  c.created_at = c.updated_at = now;
+  c.version = 1;
+  auto id = store_.Insert(ToRow(c), IndexOf(c));
+  if (!id) return std::unexpected(id.error());
+  c.id = *id;
+  return c;
+}
+
+core::Result<Customer> CustomerService::Get(const core::Actor&, int64_t id) {
+  auto row = store_.Get(id, false);
+  if (!row) return std::unexpected(row.error());
+  if (!*row) return std::unexpected(core::Error::NotFound("no customer " + std::to_string(id)));
+  return FromRow(**row);
+}
+
+core::Result<Customer> CustomerService::Update(const core::Actor& actor, int64_t id,
+                                               int64_t expected_version,
+                                               const CustomerInput& in) {
+  auto current = Get(actor, id);
+  if (!current) return std::unexpected(current.error());
+  if (current->version != expected_version) {
+    return std::unexpected(core::Error(
+        core::Code::kPreconditionFailed,
+        "customer " + std::to_string(id) + " is at version " + std::to_string(current->version) +
+            ", not " + std::to_string(expected_version) + "; reload and apply your change again"));
+  }
+  Customer c = *current;
+  if (auto ok = Apply(actor, in, c, false); !ok) return std::unexpected(ok.error());
+  c.updated_by = actor.user_id;
+  c.updated_at = core::NowMs();
+  auto outcome = store_.Update(ToRow(c), expected_version, IndexOf(c));
+  if (!outcome) return std::unexpected(outcome.error());
+  switch (*outcome) {
+    case UpdateOutcome::kNotFound:
+      return std::unexpected(core::Error::NotFound("no customer " + std::to_string(id)));
+    case UpdateOutcome::kStale:
+      return std::unexpected(core::Error(core::Code::kPreconditionFailed,
+                                         "customer " + std::to_string(id) +
+                                             " was changed meanwhile; reload and try again"));
+    case UpdateOutcome::kOk: break;
+  }
+  c.version = expected_version + 1;
+  return c;
+}
+
+core::Result<void> CustomerService::Delete(const core::Actor& actor, int64_t id) {
+  auto done = store_.SetDeleted(id, true, actor.user_id, core::NowMs());
+  if (!done) return std::unexpected(done.error());
+  if (!*done) return std::unexpected(core::Error::NotFound("no customer " + std::to_string(id)));
+  return core::Ok();
+}
+
+core::Result<Customer> CustomerService::Restore(const core::Actor& actor, int64_t id) {
+  auto done = store_.SetDeleted(id, false, actor.user_id, core::NowMs());
+  if (!done) return std::unexpected(done.error());
+  if (!*done) {
+    return std::unexpected(
+        core::Error::NotFound("customer " + std::to_string(id) + " is not in the recycle bin"));
+  }
+  return Get(actor, id);
+}
+
+core::Result<Page> CustomerService::List(const core::Actor&, const ListQuery& q) {
+  std::optional<After> after;
+  if (!q.cursor.empty()) {
+    auto a = DecodeCursor(q.sort, q.cursor);
+    if (!a) return std::unexpected(a.error());
+    after = *a;
+  }
+  Search s;
+  std::string term = core::Trim(core::ToHalfWidth(q.q));
+  if (!term.empty()) {
+    if (core::Utf8Length(term) > 100) {
+      return std::unexpected(core::Error::BadRequest("the search text has over 100 characters"));
+    }
+    s.like = "%" + EscapeLike(term) + "%";
+    std::string digits;
+    bool phone_like = true;
+    for (char ch : term) {
+      if (ch >= '0' && ch <= '9') {
+        digits.push_back(ch);
+      } else if (!std::string_view(" -+().").contains(ch)) {
+        phone_like = false;
+      }
+    }
+    if (phone_like && digits.size() == 4) s.last4 = digits;
+    if (phone_like && digits.size() >= 7) {
+      if (auto p = phones_.Parse(term)) s.phone_bidx = bidx_.Compute("phone", p->e164);
+    }
+    if (term.find('@') != std::string::npos) {
+      if (auto e = core::NormalizeEmail(term)) s.email_bidx = bidx_.Compute("email", LowerAscii(*e));
+    }
+    // Latin letters may be pinyin: "zhang wei" / "zhangw" find 张伟 through the name key.
+    bool latin = std::all_of(term.begin(), term.end(), [](unsigned char ch) {
+      return std::isalpha(ch) || ch == ' ';
+    });
+    if (latin) s.key_like = "%" + EscapeLike(core::PinyinKey(term)) + "%";
+  }
+  int limit = std::clamp(q.limit, 1, 200);
+  auto rows = store_.List(q, s, after, limit + 1);
+  if (!rows) return std::unexpected(rows.error());
+  Page page;
+  for (std::size_t i = 0; i < rows->size() && i < static_cast<std::size_t>(limit); ++i) {
+    auto c = FromRow((*rows)[i]);
+    if (!c) return std::unexpected(c.error());
+    page.items.push_back(std::move(*c));
+  }
+  if (rows->size() > static_cast<std::size_t>(limit)) {
+    page.next_cursor = EncodeCursor(q.sort, page.items.back());
+  }
+  return page;
+}
+
+core::Result<LookupResult> CustomerService::LookupPhone(const core::Actor&,
+                                                        std::string_view number) {
+  auto info = phones_.Parse(number, "number");
+  if (!info) {
+    const auto& d = info.error().details();
+    return std::unexpected(core::Error::BadRequest(
+        "not a phone number: " + (d.empty() ? info.error().message() : d.front().message)));
+  }
+  auto hits = store_.LookupPhone(bidx_.Compute("phone", info->e164), 50);
+  if (!hits) return std::unexpected(hits.error());
+  return LookupResult{std::move(*info), std::move(*hits)};
+}
+
+}  // namespace kehu::customer

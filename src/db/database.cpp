@@ -1,0 +1,186 @@
+#include "db/database.h"
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/time.h"
+
+namespace kehu::db {
+namespace {
+
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+std::string RedactUrl(std::string_view url) {
+  // postgresql://user:secret@host -> postgresql://user:***@host
+  auto scheme = url.find("://");
+  auto at = url.find('@');
+  if (scheme == std::string_view::npos || at == std::string_view::npos) return std::string(url);
+  auto colon = url.find(':', scheme + 3);
+  if (colon == std::string_view::npos || colon > at) return std::string(url);
+  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+}
+
+std::vector<std::string> SplitStatements(const std::string& sql) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < sql.size()) {
+    auto end = sql.find(";\n", start);
+    if (end == std::string::npos) end = sql.size();
+    std::string stmt = sql.substr(start, end - start);
+    if (stmt.find_first_not_of(" \n\t\r") != std::string::npos) out.push_back(stmt);
+    start = end + 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<Database>> Database::Open(std::string_view url,
+                                                       std::size_t pool_size) {
+  std::unique_ptr<Database> db(new Database());
+  db->url_for_log_ = RedactUrl(url);
+  db->pool_size_ = std::max<std::size_t>(1, pool_size);
+  std::string conn;
+  const soci::backend_factory* factory = nullptr;
+  if (StartsWith(url, "sqlite:")) {
+    std::string_view path = url.substr(7);
+    if (StartsWith(path, "//")) path = path.substr(2);
+    if (path.empty()) return std::unexpected(core::Error::BadRequest("empty sqlite path"));
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    db->dialect_ = Dialect::kSqlite;
+    conn = "db=\"" + std::string(path) + "\" timeout=10";
+    factory = &soci::sqlite3;
+  } else if (StartsWith(url, "postgresql://") || StartsWith(url, "postgres://")) {
+    db->dialect_ = Dialect::kPostgres;
+    conn = std::string(url);
+    factory = &soci::postgresql;
+  } else {
+    return std::unexpected(core::Error::BadRequest(
+        "unsupported database URL (use sqlite:PATH or postgresql://...): " + db->url_for_log_));
+  }
+  try {
+    db->pool_ = std::make_unique<soci::connection_pool>(db->pool_size_);
+    for (std::size_t i = 0; i < db->pool_size_; ++i) {
+      soci::session& s = db->pool_->at(i);
+      s.open(*factory, conn);
+      if (db->dialect_ == Dialect::kSqlite) {
+        s << "PRAGMA journal_mode=WAL";
+        s << "PRAGMA synchronous=NORMAL";
+        s << "PRAGMA foreign_keys=ON";
+        s << "PRAGMA busy_timeout=10000";
+        s << "PRAGMA cache_size=-16000";
+        s << "PRAGMA temp_store=MEMORY";
+      } else {
+        s << "SET TIME ZONE 'UTC'";
+      }
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("cannot open database {}: {}", db->url_for_log_, e.what());
+    return std::unexpected(core::Error(core::Code::kUnavailable, "cannot open database " +
+                                                                     db->url_for_log_ + ": " +
+                                                                     e.what()));
+  }
+  return db;
+}
+
+Database::~Database() = default;
+
+void Database::Begin(soci::session& sql) {
+  if (dialect_ == Dialect::kSqlite) {
+    sql << "BEGIN IMMEDIATE";
+  } else {
+    sql.begin();
+  }
+}
+
+void Database::Commit(soci::session& sql) {
+  if (dialect_ == Dialect::kSqlite) {
+    sql << "COMMIT";
+  } else {
+    sql.commit();
+  }
+}
+
+void Database::SafeRollback(soci::session& sql) noexcept {
+  try {
+    if (dialect_ == Dialect::kSqlite) {
+      sql << "ROLLBACK";
+    } else {
+      sql.rollback();
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("rollback failed: {}", e.what());
+  }
+}
+
+core::Error Database::TranslateException(const std::exception& e) const {
+  if (IsUniqueViolation(e)) {
+    return core::Error::Conflict("a unique value is already taken");
+  }
+  std::string id = core::NewIncidentId();
+  spdlog::error("database error [incident {}]: {}", id, e.what());
+  return core::Error::Internal("database error, incident " + id);
+}
+
+bool IsUniqueViolation(const std::exception& e) {
+  if (auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&e)) {
+    return pg->sqlstate() == "23505";
+  }
+  if (auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(&e)) {
+    return lite->result() == SQLITE_CONSTRAINT &&
+           std::string_view(e.what()).find("UNIQUE") != std::string_view::npos;
+  }
+  return false;
+}
+
+std::string Database::Expand(std::string_view sql) const {
+  std::string out(sql);
+  const std::string id = dialect_ == Dialect::kSqlite
+                             ? "INTEGER PRIMARY KEY AUTOINCREMENT"
+                             : "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY";
+  for (auto pos = out.find("{{ID}}"); pos != std::string::npos; pos = out.find("{{ID}}")) {
+    out.replace(pos, 6, id);
+  }
+  return out;
+}
+
+core::Result<std::vector<int>> Database::Migrate(const std::vector<Migration>& migrations) {
+  auto created = Write([&](soci::session& sql) {
+    sql << "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+           "name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+  });
+  if (!created) return std::unexpected(created.error());
+  std::vector<Migration> sorted = migrations;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Migration& a, const Migration& b) { return a.version < b.version; });
+  std::vector<int> applied;
+  for (const Migration& m : sorted) {
+    auto done = Write([&](soci::session& sql) -> bool {
+      int count = 0;
+      sql << "SELECT COUNT(*) FROM schema_migrations WHERE version = :v", soci::use(m.version),
+          soci::into(count);
+      if (count > 0) return false;
+      for (const std::string& stmt : SplitStatements(Expand(m.sql))) sql << stmt;
+      long long now = core::NowMs();
+      std::string name = m.name;
+      int version = m.version;
+      sql << "INSERT INTO schema_migrations (version, name, applied_at) VALUES (:v, :n, :t)",
+          soci::use(version), soci::use(name), soci::use(now);
+      return true;
+    });
+    if (!done) return std::unexpected(done.error());
+    if (*done) {
+      spdlog::info("applied migration {} {}", m.version, m.name);
+      applied.push_back(m.version);
+    }
+  }
+  return applied;
+}
+
+}  // namespace kehu::db

@@ -1,0 +1,115 @@
+// One access layer, two engines: SQLite (default, embedded) and PostgreSQL, through SOCI.
+// Only stores (src/<module>/store.cpp) and this folder speak SQL.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include <soci/connection-pool.h>
+#include <soci/soci.h>
+
+#include "core/error.h"
+
+namespace kehu::db {
+
+enum class Dialect { kSqlite, kPostgres };
+
+// A numbered schema change. `sql` may hold several statements separated by ";\n" and these
+// placeholders, expanded per dialect: {{ID}} (auto-increment primary key column type).
+struct Migration {
+  int version;
+  std::string name;
+  std::string sql;
+};
+
+// Thrown inside Read/Write callbacks to abort with a domain error (rolled back, returned).
+struct Abort {
+  core::Error error;
+};
+
+// A pool of SOCI sessions to one database. Thread-safe. Writes on SQLite are serialised
+// in-process (one writer at a time, BEGIN IMMEDIATE) so they never spin on SQLITE_BUSY.
+class Database {
+ public:
+  // url: "sqlite:/path/kehu.db", "sqlite:///abs/path.db" or "postgresql://user:pw@host:port/db".
+  static core::Result<std::unique_ptr<Database>> Open(std::string_view url, std::size_t pool_size);
+  ~Database();
+
+  Dialect dialect() const { return dialect_; }
+  const std::string& url_for_log() const { return url_for_log_; }
+
+  // Runs fn(session) without an explicit transaction. SOCI exceptions become kInternal (logged);
+  // db::Abort becomes its error. Returns fn's value wrapped in a Result.
+  template <typename F>
+  auto Read(F&& fn) -> core::Result<std::invoke_result_t<F, soci::session&>> {
+    return Run(false, std::forward<F>(fn));
+  }
+  // Runs fn(session) inside a transaction; commits when fn returns, rolls back on any error.
+  template <typename F>
+  auto Write(F&& fn) -> core::Result<std::invoke_result_t<F, soci::session&>> {
+    return Run(true, std::forward<F>(fn));
+  }
+
+  // Applies the migrations not yet applied, in version order, each in its own transaction.
+  // Returns the versions applied now.
+  core::Result<std::vector<int>> Migrate(const std::vector<Migration>& migrations);
+
+  // "ILIKE" on PostgreSQL, "LIKE" on SQLite (case-insensitive for ASCII there).
+  const char* ILike() const { return dialect_ == Dialect::kPostgres ? "ILIKE" : "LIKE"; }
+
+ private:
+  Database() = default;
+
+  template <typename F>
+  auto Run(bool write, F&& fn) -> core::Result<std::invoke_result_t<F, soci::session&>> {
+    using T = std::invoke_result_t<F, soci::session&>;
+    soci::session sql(*pool_);
+    std::unique_lock<std::mutex> lock(write_mu_, std::defer_lock);
+    bool in_tx = false;
+    try {
+      if (write) {
+        if (dialect_ == Dialect::kSqlite) lock.lock();
+        Begin(sql);
+        in_tx = true;
+      }
+      if constexpr (std::is_void_v<T>) {
+        fn(sql);
+        if (in_tx) Commit(sql);
+        return {};
+      } else {
+        T value = fn(sql);
+        if (in_tx) Commit(sql);
+        return value;
+      }
+    } catch (Abort& a) {
+      if (in_tx) SafeRollback(sql);
+      return std::unexpected(std::move(a.error));
+    } catch (const std::exception& e) {
+      if (in_tx) SafeRollback(sql);
+      return std::unexpected(TranslateException(e));
+    }
+  }
+
+  void Begin(soci::session& sql);
+  void Commit(soci::session& sql);
+  void SafeRollback(soci::session& sql) noexcept;
+  core::Error TranslateException(const std::exception& e) const;
+  std::string Expand(std::string_view sql) const;
+
+  Dialect dialect_ = Dialect::kSqlite;
+  std::string url_for_log_;
+  std::size_t pool_size_ = 0;
+  std::unique_ptr<soci::connection_pool> pool_;
+  std::mutex write_mu_;  // SQLite only: one writing transaction at a time
+};
+
+// True when a SOCI exception is a unique-constraint violation (either engine).
+bool IsUniqueViolation(const std::exception& e);
+
+}  // namespace kehu::db

@@ -1,0 +1,61 @@
+// The request and response types route handlers see. Handlers are thin: parse typed
+// parameters and the JSON body, call one service method, and reply.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/actor.h"
+#include "core/error.h"
+
+namespace kehu::http {
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string path;
+  std::map<std::string, std::string> query;    // decoded
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  std::string remote_ip;
+  core::Actor actor;  // set for authenticated routes
+  std::string csrf_token;  // of the session, empty for API tokens
+
+  const std::string* Header(const std::string& lower_name) const;
+  std::optional<std::string> Cookie(std::string_view name) const;
+  const std::string* Query(const std::string& name) const;
+
+  // The body as a JSON object: 415 unless Content-Type is application/json, 400 for invalid
+  // UTF-8 or malformed JSON, 422 when it is not an object.
+  core::Result<nlohmann::json> JsonObject() const;
+  // Typed query parameters: nullopt when absent, kBadRequest when malformed.
+  core::Result<std::optional<int64_t>> QueryInt(const std::string& name) const;
+  // The integer version in If-Match ("3" or "\"3\""); 428 when absent, 400 when malformed.
+  core::Result<int64_t> IfMatchVersion() const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  static Response Json(int status, const nlohmann::json& j);
+  static Response NoContent();
+  Response& WithHeader(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+};
+
+// RFC 9457 problem+json for an Error; never carries SQL or stack text.
+Response Problem(const core::Error& e);
+// A problem with an explicit type suffix (e.g. "csrf") and status.
+Response Problem(int status, std::string_view type, std::string_view title, std::string_view detail);
+
+}  // namespace kehu::http

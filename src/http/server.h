@@ -1,0 +1,89 @@
+// The HTTP server: RESTinio on a small I/O thread pool, handlers on a worker pool (blocking
+// database work never runs on the network threads), one place that turns Errors into
+// problem+json, authentication and CSRF checks, Idempotency-Key replay, security headers,
+// the static web UI, and graceful shutdown on SIGTERM/SIGINT.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <restinio/all.hpp>
+#include <restinio/router/easy_parser_router.hpp>
+
+#include "core/error.h"
+#include "http/request.h"
+#include "idempotency/store.h"
+#include "user/service.h"
+
+namespace kehu::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::size_t max_body = 1 << 20;  // bytes; larger bodies get 413
+  std::size_t io_threads = 2;
+  std::size_t workers = 8;
+  std::string web_dir;  // built web UI (index.html + assets); empty = no UI
+  int shutdown_grace_ms = 10000;
+};
+
+enum class Access {
+  kPublic,         // no authentication
+  kAuthenticated,  // session cookie (+ CSRF token on writes) or Bearer API token
+};
+
+using Handler = std::function<core::Result<Response>(Request&)>;
+
+namespace epr = restinio::router::easy_parser_router;
+using RestinioRouter = restinio::router::easy_parser_router_t;
+
+class Server {
+ public:
+  Server(ServerOptions options, user::UserService& users, idempotency::IdempotencyStore& idem);
+  ~Server();
+
+  // Registers a route. `path` is an easy_parser_router path (epr::path_to_params(...)); the
+  // handler receives our Request plus the path's typed parameters.
+  template <typename Path, typename Fn>
+  void Add(restinio::http_method_id_t method, Path path, Access access, Fn fn) {
+    router_->add_handler(method, std::move(path),
+                         [this, access, fn](const restinio::request_handle_t& req, auto... params) {
+                           return Dispatch(req, access, [fn, params...](Request& r) {
+                             return fn(r, params...);
+                           });
+                         });
+  }
+
+  // Serves until SIGTERM/SIGINT, then stops accepting work, lets requests in flight finish
+  // (up to shutdown_grace_ms) and returns. kUnavailable when the port cannot be bound.
+  core::Result<void> Run(const std::function<void(const std::string&)>& on_listening);
+
+ private:
+  restinio::request_handling_status_t Dispatch(const restinio::request_handle_t& req,
+                                               Access access, Handler handler);
+  Response Handle(const restinio::request_handle_t& req, Access access, const Handler& handler);
+  Response Authenticate(Request& r, bool& ok);
+  Response WithIdempotency(Request& r, const Handler& handler);
+  void Send(const restinio::request_handle_t& req, const Response& resp);
+  void LoadWebDir();
+  Response ServeStatic(const std::string& path) const;
+
+  const ServerOptions options_;
+  user::UserService& users_;
+  idempotency::IdempotencyStore& idem_;
+  std::unique_ptr<RestinioRouter> router_;
+  std::unique_ptr<asio::thread_pool> workers_;
+  std::atomic<bool> draining_{false};
+  std::atomic<int> in_flight_{0};
+  struct StaticFile {
+    std::string content_type;
+    std::string body;
+    bool immutable = false;
+  };
+  std::map<std::string, StaticFile> web_files_;  // constant after construction
+};
+
+}  // namespace kehu::http

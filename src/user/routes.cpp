@@ -1,0 +1,161 @@
+#include "user/routes.h"
+
+#include "core/time.h"
+
+namespace kehu::user {
+
+using http::Access;
+using http::Request;
+using http::Response;
+namespace epr = http::epr;
+
+nlohmann::json ToJson(const User& u) {
+  return {{"id", u.id},
+          {"username", u.username},
+          {"display_name", u.display_name},
+          {"role", RoleName(u.role)},
+          {"active", u.active},
+          {"created_at", core::FormatTime(u.created_at)}};
+}
+
+namespace {
+
+nlohmann::json ActorJson(const core::Actor& a, const User* u) {
+  if (u) return ToJson(*u);
+  return {{"id", a.user_id},           {"username", a.username}, {"display_name", a.display_name},
+          {"role", RoleName(a.role)}, {"active", true},          {"created_at", core::FormatTime(0)}};
+}
+
+nlohmann::json TokenJson(const ApiToken& t) {
+  return {{"id", t.id},
+          {"name", t.name},
+          {"created_at", core::FormatTime(t.created_at)},
+          {"last_used_at",
+           t.last_used_at ? nlohmann::json(core::FormatTime(*t.last_used_at)) : nullptr}};
+}
+
+// Reads string members of a JSON object; unknown members and wrong types are field errors.
+core::Result<std::map<std::string, std::string>> Strings(const nlohmann::json& body,
+                                                         std::initializer_list<const char*> names) {
+  std::map<std::string, std::string> out;
+  std::vector<core::FieldError> errs;
+  for (const auto& [k, v] : body.items()) {
+    bool known = false;
+    for (const char* n : names) known = known || k == n;
+    if (!known) {
+      errs.push_back({k, "unknown_field", "unknown field " + k});
+    } else if (!v.is_string()) {
+      errs.push_back({k, "wrong_type", "must be a string"});
+    } else {
+      out[k] = v.get<std::string>();
+    }
+  }
+  if (!errs.empty()) {
+    return std::unexpected(core::Error::Invalid(errs.front().field + ": " + errs.front().message,
+                                                std::move(errs)));
+  }
+  return out;
+}
+
+}  // namespace
+
+void RegisterRoutes(http::Server& server, UserService& svc, bool secure_cookies) {
+  const std::string cookie_attrs =
+      std::string("; Path=/; HttpOnly; SameSite=Strict") + (secure_cookies ? "; Secure" : "");
+
+  server.Add(restinio::http_method_post(), epr::path_to_params("/api/v1/auth/login"),
+             Access::kPublic, [&svc, cookie_attrs](Request& r) -> core::Result<Response> {
+               auto body = r.JsonObject();
+               if (!body) return std::unexpected(body.error());
+               auto f = Strings(*body, {"username", "password"});
+               if (!f) return std::unexpected(f.error());
+               auto login = svc.Login((*f)["username"], (*f)["password"], r.remote_ip,
+                                      r.Header("user-agent") ? *r.Header("user-agent") : "");
+               if (!login) return std::unexpected(login.error());
+               return Response::Json(200, {{"user", ToJson(login->user)},
+                                           {"csrf_token", login->csrf_token}})
+                   .WithHeader("Set-Cookie", "kehu_session=" + login->session_token +
+                                                 cookie_attrs + "; Max-Age=604800");
+             });
+
+  server.Add(restinio::http_method_post(), epr::path_to_params("/api/v1/auth/logout"),
+             Access::kAuthenticated, [&svc, cookie_attrs](Request& r) -> core::Result<Response> {
+               if (auto token = r.Cookie("kehu_session")) {
+                 if (auto done = svc.Logout(*token); !done) return std::unexpected(done.error());
+               }
+               return Response::NoContent().WithHeader("Set-Cookie",
+                                                       "kehu_session=" + cookie_attrs + "; Max-Age=0");
+             });
+
+  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/auth/me"),
+             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
+               auto u = svc.Get(r.actor, r.actor.user_id);
+               return Response::Json(
+                   200, {{"user", ActorJson(r.actor, u ? &*u : nullptr)},
+                         {"csrf_token", r.csrf_token.empty() ? nlohmann::json(nullptr)
+                                                             : nlohmann::json(r.csrf_token)}});
+             });
+
+  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/users"),
+             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
+               auto users = svc.List(r.actor);
+               if (!users) return std::unexpected(users.error());
+               nlohmann::json items = nlohmann::json::array();
+               for (const User& u : *users) items.push_back(ToJson(u));
+               return Response::Json(200, {{"items", items}, {"next_cursor", nullptr}});
+             });
+
+  server.Add(restinio::http_method_post(), epr::path_to_params("/api/v1/users"),
+             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
+               auto body = r.JsonObject();
+               if (!body) return std::unexpected(body.error());
+               auto f = Strings(*body, {"username", "password", "display_name", "role"});
+               if (!f) return std::unexpected(f.error());
+               NewUser nu{(*f)["username"], (*f)["password"], (*f)["display_name"],
+                          core::Role::kMember};
+               if (f->contains("role")) {
+                 auto role = ParseRole((*f)["role"]);
+                 if (!role) {
+                   return std::unexpected(
+                       core::Error::InvalidField("role", "invalid_choice", "role is admin or member"));
+                 }
+                 nu.role = *role;
+               }
+               auto u = svc.Create(r.actor, std::move(nu));
+               if (!u) return std::unexpected(u.error());
+               return Response::Json(201, ToJson(*u));
+             });
+
+  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/tokens"),
+             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
+               auto tokens = svc.ListTokens(r.actor);
+               if (!tokens) return std::unexpected(tokens.error());
+               nlohmann::json items = nlohmann::json::array();
+               for (const ApiToken& t : *tokens) items.push_back(TokenJson(t));
+               return Response::Json(200, {{"items", items}});
+             });
+
+  server.Add(restinio::http_method_post(), epr::path_to_params("/api/v1/tokens"),
+             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
+               auto body = r.JsonObject();
+               if (!body) return std::unexpected(body.error());
+               auto f = Strings(*body, {"name"});
+               if (!f) return std::unexpected(f.error());
+               auto t = svc.CreateToken(r.actor, (*f)["name"]);
+               if (!t) return std::unexpected(t.error());
+               nlohmann::json j = TokenJson(t->first);
+               j.erase("last_used_at");
+               j["token"] = t->second;
+               return Response::Json(201, j);
+             });
+
+  server.Add(restinio::http_method_delete(),
+             epr::path_to_params("/api/v1/tokens/", epr::non_negative_decimal_number_p<int64_t>()),
+             Access::kAuthenticated, [&svc](Request& r, int64_t id) -> core::Result<Response> {
+               auto done = svc.DeleteToken(r.actor, id);
+               if (!done) return std::unexpected(done.error());
+               return Response::NoContent();
+             });
+}
+
+}  // namespace kehu::user

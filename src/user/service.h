@@ -1,0 +1,71 @@
+// Users, login sessions and API tokens. Thread-safe.
+#pragma once
+
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/actor.h"
+#include "core/error.h"
+#include "user/model.h"
+#include "user/store.h"
+
+namespace kehu::user {
+
+struct SessionPolicy {
+  int64_t idle_timeout_ms = 12LL * 3600 * 1000;       // a session unused this long ends
+  int64_t absolute_timeout_ms = 7LL * 24 * 3600 * 1000;  // and never lives longer than this
+};
+
+class UserService {
+ public:
+  explicit UserService(UserStore& store, SessionPolicy policy = {});
+
+  // Admin only. Validates username (1–64 chars, no whitespace or control chars) and password
+  // (8–256 chars). kConflict when the username is taken.
+  core::Result<User> Create(const core::Actor& actor, NewUser u);
+  core::Result<std::vector<User>> List(const core::Actor& actor);
+  core::Result<int64_t> Count();
+  core::Result<User> Get(const core::Actor& actor, int64_t id);
+
+  // kUnauthenticated with the same message for an unknown user and a wrong password; the time
+  // taken does not tell them apart either (a dummy hash is verified for unknown users).
+  core::Result<LoginResult> Login(const std::string& username, const std::string& password,
+                                  const std::string& ip, const std::string& user_agent);
+  core::Result<void> Logout(const std::string& session_token);
+  // kUnauthenticated when the session is unknown, expired, or its user inactive.
+  core::Result<Authenticated> AuthenticateSession(const std::string& session_token);
+  core::Result<Authenticated> AuthenticateToken(const std::string& bearer_token);
+
+  // Creates an API token for the actor; returns the token row and the secret (shown once).
+  core::Result<std::pair<ApiToken, std::string>> CreateToken(const core::Actor& actor,
+                                                             const std::string& name);
+  // For the CLI: a token for the named user. kNotFound when there is no such user.
+  core::Result<std::pair<ApiToken, std::string>> CreateTokenFor(const std::string& username,
+                                                                const std::string& name);
+  core::Result<std::vector<ApiToken>> ListTokens(const core::Actor& actor);
+  core::Result<void> DeleteToken(const core::Actor& actor, int64_t token_id);
+
+ private:
+  struct CacheEntry {
+    Authenticated auth;
+    int64_t cached_at = 0;
+  };
+  core::Result<core::Actor> ActorFor(int64_t user_id);
+  std::optional<Authenticated> CacheGet(const std::string& key, int64_t now);
+  void CachePut(const std::string& key, const Authenticated& a, int64_t now);
+  void CacheErase(const std::string& key);
+
+  UserStore& store_;
+  const SessionPolicy policy_;
+  std::string dummy_hash_;  // constant after construction
+
+  // Authentications are cached for a few seconds so hot paths (caller ID) do not hit the
+  // database per request. Revocations on this server erase their entry at once.
+  std::shared_mutex cache_mu_;
+  std::unordered_map<std::string, CacheEntry> cache_;  // guarded by cache_mu_
+};
+
+}  // namespace kehu::user

@@ -1,0 +1,233 @@
+#include "user/store.h"
+
+namespace kehu::user {
+namespace {
+
+// Typed receivers for one users row (SOCI's dynamic rows are engine-typed; into() converts).
+struct UserRow {
+  long long id = 0;
+  std::string username, display_name, role, password_hash;
+  int active = 0;
+  long long created_at = 0;
+  User ToUser() const {
+    return User{id, username, display_name, ParseRole(role).value_or(core::Role::kMember),
+                active != 0, created_at};
+  }
+};
+
+constexpr const char* kUserColumns = "id, username, display_name, role, active, created_at";
+
+}  // namespace
+
+std::vector<db::Migration> Migrations() {
+  return {{1, "users, sessions, api tokens", R"SQL(
+CREATE TABLE users (
+  id {{ID}},
+  username TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  role TEXT NOT NULL,
+  active INTEGER NOT NULL DEFAULT 1,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  csrf_token TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_seen_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  ip TEXT NOT NULL,
+  user_agent TEXT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE TABLE api_tokens (
+  id {{ID}},
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT,
+  revoked_at BIGINT
+);
+CREATE INDEX api_tokens_user ON api_tokens(user_id)
+)SQL"}};
+}
+
+core::Result<User> UserStore::Insert(const NewUser& u, const std::string& password_hash,
+                                     int64_t now) {
+  return db_.Write([&](soci::session& sql) {
+    int taken = 0;
+    sql << "SELECT COUNT(*) FROM users WHERE username = :u", soci::use(u.username),
+        soci::into(taken);
+    if (taken > 0) {
+      throw db::Abort{core::Error::Conflict(
+          "username already taken", {{"username", "not_unique", "username is already taken"}})};
+    }
+    std::string role = RoleName(u.role);
+    long long id = 0;
+    long long ts = now;
+    sql << "INSERT INTO users (username, display_name, password_hash, role, active, created_at, "
+           "updated_at) VALUES (:u, :d, :p, :r, 1, :c, :c2) RETURNING id",
+        soci::use(u.username), soci::use(u.display_name), soci::use(password_hash),
+        soci::use(role), soci::use(ts), soci::use(ts), soci::into(id);
+    return User{id, u.username, u.display_name, u.role, true, now};
+  });
+}
+
+core::Result<std::optional<User>> UserStore::FindById(int64_t id) {
+  return db_.Read([&](soci::session& sql) -> std::optional<User> {
+    long long lid = id;
+    UserRow r;
+    sql << "SELECT " << kUserColumns << " FROM users WHERE id = :id", soci::use(lid),
+        soci::into(r.id), soci::into(r.username), soci::into(r.display_name), soci::into(r.role),
+        soci::into(r.active), soci::into(r.created_at);
+    if (!sql.got_data()) return std::nullopt;
+    return r.ToUser();
+  });
+}
+
+core::Result<std::optional<std::pair<User, std::string>>> UserStore::FindForLogin(
+    const std::string& username) {
+  return db_.Read([&](soci::session& sql) -> std::optional<std::pair<User, std::string>> {
+    UserRow r;
+    sql << "SELECT " << kUserColumns << ", password_hash FROM users WHERE username = :u",
+        soci::use(username), soci::into(r.id), soci::into(r.username), soci::into(r.display_name),
+        soci::into(r.role), soci::into(r.active), soci::into(r.created_at),
+        soci::into(r.password_hash);
+    if (!sql.got_data()) return std::nullopt;
+    return std::make_pair(r.ToUser(), r.password_hash);
+  });
+}
+
+core::Result<std::vector<User>> UserStore::List() {
+  return db_.Read([&](soci::session& sql) {
+    std::vector<User> out;
+    UserRow r;
+    soci::statement st = (sql.prepare << "SELECT " << kUserColumns << " FROM users ORDER BY id",
+                          soci::into(r.id), soci::into(r.username), soci::into(r.display_name),
+                          soci::into(r.role), soci::into(r.active), soci::into(r.created_at));
+    st.execute();
+    while (st.fetch()) out.push_back(r.ToUser());
+    return out;
+  });
+}
+
+core::Result<int64_t> UserStore::Count() {
+  return db_.Read([&](soci::session& sql) -> int64_t {
+    long long n = 0;
+    sql << "SELECT COUNT(*) FROM users", soci::into(n);
+    return n;
+  });
+}
+
+core::Result<void> UserStore::InsertSession(const std::string& token_hash, int64_t user_id,
+                                            const std::string& csrf, int64_t now,
+                                            int64_t expires_at, const std::string& ip,
+                                            const std::string& user_agent) {
+  return db_.Write([&](soci::session& sql) {
+    long long uid = user_id, ts = now, exp = expires_at;
+    sql << "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, "
+           "expires_at, ip, user_agent) VALUES (:h, :u, :c, :t, :t2, :e, :ip, :ua)",
+        soci::use(token_hash), soci::use(uid), soci::use(csrf), soci::use(ts), soci::use(ts),
+        soci::use(exp), soci::use(ip), soci::use(user_agent);
+  });
+}
+
+core::Result<std::optional<StoredSession>> UserStore::FindSession(const std::string& token_hash) {
+  return db_.Read([&](soci::session& sql) -> std::optional<StoredSession> {
+    long long uid = 0, exp = 0, seen = 0, created = 0;
+    std::string csrf;
+    sql << "SELECT user_id, csrf_token, expires_at, last_seen_at, created_at FROM sessions "
+           "WHERE token_hash = :h",
+        soci::use(token_hash), soci::into(uid), soci::into(csrf), soci::into(exp),
+        soci::into(seen), soci::into(created);
+    if (!sql.got_data()) return std::nullopt;
+    return StoredSession{uid, csrf, exp, seen, created};
+  });
+}
+
+core::Result<void> UserStore::TouchSession(const std::string& token_hash, int64_t now,
+                                           int64_t expires_at) {
+  return db_.Write([&](soci::session& sql) {
+    long long ts = now, exp = expires_at;
+    sql << "UPDATE sessions SET last_seen_at = :t, expires_at = :e WHERE token_hash = :h",
+        soci::use(ts), soci::use(exp), soci::use(token_hash);
+  });
+}
+
+core::Result<void> UserStore::DeleteSession(const std::string& token_hash) {
+  return db_.Write([&](soci::session& sql) {
+    sql << "DELETE FROM sessions WHERE token_hash = :h", soci::use(token_hash);
+  });
+}
+
+core::Result<ApiToken> UserStore::InsertToken(int64_t user_id, const std::string& name,
+                                              const std::string& token_hash, int64_t now) {
+  return db_.Write([&](soci::session& sql) {
+    long long uid = user_id, ts = now, id = 0;
+    sql << "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (:u, :n, :h, :t) "
+           "RETURNING id",
+        soci::use(uid), soci::use(name), soci::use(token_hash), soci::use(ts), soci::into(id);
+    return ApiToken{id, user_id, name, now, std::nullopt};
+  });
+}
+
+core::Result<std::vector<ApiToken>> UserStore::ListTokens(int64_t user_id) {
+  return db_.Read([&](soci::session& sql) {
+    long long uid = user_id;
+    std::vector<ApiToken> out;
+    long long id = 0, created = 0, used = 0;
+    std::string name;
+    soci::indicator used_ind = soci::i_null;
+    soci::statement st =
+        (sql.prepare << "SELECT id, name, created_at, last_used_at FROM api_tokens "
+                        "WHERE user_id = :u AND revoked_at IS NULL ORDER BY id",
+         soci::use(uid), soci::into(id), soci::into(name), soci::into(created),
+         soci::into(used, used_ind));
+    st.execute();
+    while (st.fetch()) {
+      ApiToken t{id, user_id, name, created, std::nullopt};
+      if (used_ind == soci::i_ok) t.last_used_at = used;
+      out.push_back(std::move(t));
+    }
+    return out;
+  });
+}
+
+core::Result<std::optional<std::string>> UserStore::RevokeToken(int64_t user_id, int64_t token_id,
+                                                                int64_t now) {
+  return db_.Write([&](soci::session& sql) -> std::optional<std::string> {
+    long long uid = user_id, tid = token_id, ts = now;
+    std::string hash;
+    soci::indicator ind = soci::i_null;
+    sql << "SELECT token_hash FROM api_tokens WHERE id = :i AND user_id = :u AND revoked_at IS "
+           "NULL",
+        soci::use(tid), soci::use(uid), soci::into(hash, ind);
+    if (ind != soci::i_ok) return std::nullopt;
+    sql << "UPDATE api_tokens SET revoked_at = :t WHERE id = :i", soci::use(ts), soci::use(tid);
+    return hash;
+  });
+}
+
+core::Result<std::optional<int64_t>> UserStore::FindTokenUser(const std::string& token_hash) {
+  return db_.Read([&](soci::session& sql) -> std::optional<int64_t> {
+    long long uid = 0;
+    soci::indicator ind = soci::i_null;
+    sql << "SELECT user_id FROM api_tokens WHERE token_hash = :h AND revoked_at IS NULL",
+        soci::use(token_hash), soci::into(uid, ind);
+    if (ind != soci::i_ok || !sql.got_data()) return std::nullopt;
+    return uid;
+  });
+}
+
+core::Result<void> UserStore::TouchToken(const std::string& token_hash, int64_t now) {
+  return db_.Write([&](soci::session& sql) {
+    long long ts = now;
+    sql << "UPDATE api_tokens SET last_used_at = :t WHERE token_hash = :h", soci::use(ts),
+        soci::use(token_hash);
+  });
+}
+
+}  // namespace kehu::user
