@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "core/time.h"
 #include "customer/routes.h"
 #include "field/routes.h"
 #include "http/server.h"
 #include "user/routes.h"
-#include "core/time.h"
 
 namespace kehu::app {
 
@@ -29,7 +29,8 @@ std::string DefaultWebDir() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
-    for (auto candidate : {exe.parent_path() / "../share/kehu/web", exe.parent_path() / "../web/dist"}) {
+    for (auto candidate :
+         {exe.parent_path() / "../share/kehu/web", exe.parent_path() / "../web/dist"}) {
       if (std::filesystem::exists(candidate / "index.html", ec)) {
         return std::filesystem::weakly_canonical(candidate, ec).string();
       }
@@ -63,21 +64,22 @@ core::Result<void> ResolveConfig(Config& c, const std::set<std::string>& set) {
         if (auto v = t["workers"].value<int64_t>(); v && *v > 0) c.workers = *v;
       }
     } catch (const toml::parse_error& e) {
-      return std::unexpected(core::Error::BadRequest(toml_path.string() + ": " +
-                                                     std::string(e.description())));
+      return std::unexpected(
+          core::Error::BadRequest(toml_path.string() + ": " + std::string(e.description())));
     }
   }
   if (c.key_file.empty()) c.key_file = DefaultKeyFile();
-  if (c.database.empty()) c.database = "sqlite:" + (std::filesystem::path(c.data_dir) / "kehu.db").string();
+  if (c.database.empty())
+    c.database = "sqlite:" + (std::filesystem::path(c.data_dir) / "kehu.db").string();
   if (c.web_dir.empty()) c.web_dir = DefaultWebDir();
   // The key must not live inside the data directory: a copy of one must not open the other.
   auto data = std::filesystem::weakly_canonical(c.data_dir, ec);
   auto key = std::filesystem::weakly_canonical(c.key_file, ec);
   auto rel = key.lexically_relative(data);
   if (!rel.empty() && *rel.begin() != "..") {
-    return std::unexpected(core::Error::BadRequest(
-        "the key file " + c.key_file + " is inside the data directory " + c.data_dir +
-        "; keep it elsewhere (--key-file)"));
+    return std::unexpected(core::Error::BadRequest("the key file " + c.key_file +
+                                                   " is inside the data directory " + c.data_dir +
+                                                   "; keep it elsewhere (--key-file)"));
   }
   return core::Ok();
 }

@@ -1,9 +1,9 @@
 // kehu: the server and its command line.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <termios.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <iostream>
@@ -77,14 +77,16 @@ int main(int argc, char** argv) {
   cli.add_flag("-q,--quiet", quiet, "log warnings and errors only");
 
   auto* serve = cli.add_subcommand("serve", "run the HTTP server (API and web UI)");
-  serve->add_option("--listen", config.listen, "HOST:PORT [127.0.0.1:8080]")->envname("KEHU_LISTEN");
+  serve->add_option("--listen", config.listen, "HOST:PORT [127.0.0.1:8080]")
+      ->envname("KEHU_LISTEN");
   serve->add_option("--max-body", config.max_body, "largest request body in bytes [1048576]")
       ->envname("KEHU_MAX_BODY");
   serve->add_option("--web-dir", config.web_dir, "built web UI directory")->envname("KEHU_WEB_DIR");
   serve->add_option("--workers", config.workers, "request worker threads [8]")
       ->envname("KEHU_WORKERS");
-  serve->add_option("--default-region", config.default_region,
-                    "region for numbers written without country code [CN]")
+  serve
+      ->add_option("--default-region", config.default_region,
+                   "region for numbers written without country code [CN]")
       ->envname("KEHU_DEFAULT_REGION");
 
   auto* migrate = cli.add_subcommand("migrate", "apply pending database migrations and exit");
@@ -115,7 +117,8 @@ int main(int argc, char** argv) {
 
   std::set<std::string> given;
   for (const char* name : {"--key-file", "--database"}) {
-    if (cli.count(name) > 0) given.insert(std::string(name + 2) == "key-file" ? "key_file" : "database");
+    if (cli.count(name) > 0)
+      given.insert(std::string(name + 2) == "key-file" ? "key_file" : "database");
   }
   if (serve->count("--listen")) given.insert("listen");
   if (serve->count("--max-body")) given.insert("max_body");

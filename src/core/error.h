@@ -11,19 +11,19 @@ namespace kehu::core {
 
 // Closed set of error codes. http/problem.cpp maps each to one HTTP status.
 enum class Code {
-  kInvalid,             // 422: input well-formed but failing validation (see details)
-  kBadRequest,          // 400: malformed input (bad JSON, bad UTF-8, bad parameter)
-  kNotFound,            // 404
-  kConflict,            // 409: uniqueness violation, duplicate
-  kPreconditionFailed,  // 412: stale If-Match version
-  kPreconditionRequired,// 428: If-Match missing where required
-  kPayloadTooLarge,     // 413
-  kUnsupportedMediaType,// 415
-  kUnauthenticated,     // 401
-  kForbidden,           // 403
-  kRateLimited,         // 429
-  kUnavailable,         // 503
-  kInternal,            // 500: never carries SQL or stack text to the client
+  kInvalid,               // 422: input well-formed but failing validation (see details)
+  kBadRequest,            // 400: malformed input (bad JSON, bad UTF-8, bad parameter)
+  kNotFound,              // 404
+  kConflict,              // 409: uniqueness violation, duplicate
+  kPreconditionFailed,    // 412: stale If-Match version
+  kPreconditionRequired,  // 428: If-Match missing where required
+  kPayloadTooLarge,       // 413
+  kUnsupportedMediaType,  // 415
+  kUnauthenticated,       // 401
+  kForbidden,             // 403
+  kRateLimited,           // 429
+  kUnavailable,           // 503
+  kInternal,              // 500: never carries SQL or stack text to the client
 };
 
 // One problem with one input field, e.g. {"phones[0].number", "too_short", "..."}.
@@ -41,9 +41,19 @@ class Error {
   static Error Invalid(std::string message, std::vector<FieldError> details = {}) {
     return {Code::kInvalid, std::move(message), std::move(details)};
   }
+  // A kInvalid error summarising several field errors ("name: name is required (and 2 more)").
+  static Error InvalidFields(std::vector<FieldError> details) {
+    std::string summary;
+    if (!details.empty()) {
+      summary = details.front().field + ": " + details.front().message;
+      if (details.size() > 1) summary += " (and " + std::to_string(details.size() - 1) + " more)";
+    }
+    return {Code::kInvalid, std::move(summary), std::move(details)};
+  }
   static Error InvalidField(std::string field, std::string code, std::string message) {
     std::string summary = field + ": " + message;
-    return {Code::kInvalid, std::move(summary),
+    return {Code::kInvalid,
+            std::move(summary),
             {FieldError{std::move(field), std::move(code), std::move(message)}}};
   }
   static Error BadRequest(std::string message) { return {Code::kBadRequest, std::move(message)}; }

@@ -54,8 +54,8 @@ std::string FormatTime(int64_t epoch_ms) {
 
 bool IsValidDate(std::string_view t) {
   int y, m, d;
-  return t.size() == 10 && Digits(t, 0, 4, y) && t[4] == '-' && Digits(t, 5, 2, m) &&
-         t[7] == '-' && Digits(t, 8, 2, d) && ValidYmd(y, m, d);
+  return t.size() == 10 && Digits(t, 0, 4, y) && t[4] == '-' && Digits(t, 5, 2, m) && t[7] == '-' &&
+         Digits(t, 8, 2, d) && ValidYmd(y, m, d);
 }
 
 std::optional<int64_t> ParseTime(std::string_view t, int date_offset_minutes) {

@@ -15,7 +15,8 @@ Result<std::string> NormalizeEmail(std::string_view input, std::string_view fiel
 // 居民身份证号: 18 chars, 17 digits + digit/X, valid birth date, ISO 7064 MOD 11-2 check digit.
 // Accepts lower-case x and full-width characters; returns the canonical upper-case form.
 // Error codes "invalid_format" or "invalid_checksum".
-Result<std::string> NormalizeResidentId(std::string_view input, std::string_view field = "id_number");
+Result<std::string> NormalizeResidentId(std::string_view input,
+                                        std::string_view field = "id_number");
 
 // 统一社会信用代码 (GB 32100-2015): 18 chars from 0-9 A-H J-N P-R T U W-Y, check char mod 31.
 // Returns canonical upper-case. Error codes "invalid_format" or "invalid_checksum".

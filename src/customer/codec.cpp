@@ -11,22 +11,28 @@ namespace {
 using nlohmann::json;
 
 const std::set<std::string>& TextFields() {
-  static const std::set<std::string> k = {"code",     "name",        "gender",  "company",
-                                          "title",    "id_number",   "credit_code", "province",
-                                          "city",     "district",    "address", "source",
-                                          "stage",    "notes"};
+  static const std::set<std::string> k = {
+      "code",     "name", "gender",   "company", "title",  "id_number", "credit_code",
+      "province", "city", "district", "address", "source", "stage",     "notes"};
   return k;
 }
 
 std::optional<std::string>* TextMember(CustomerInput& in, const std::string& k) {
   static const std::map<std::string, std::optional<std::string> CustomerInput::*> kMembers = {
-      {"code", &CustomerInput::code},         {"name", &CustomerInput::name},
-      {"gender", &CustomerInput::gender},     {"company", &CustomerInput::company},
-      {"title", &CustomerInput::title},       {"id_number", &CustomerInput::id_number},
-      {"credit_code", &CustomerInput::credit_code}, {"province", &CustomerInput::province},
-      {"city", &CustomerInput::city},         {"district", &CustomerInput::district},
-      {"address", &CustomerInput::address},   {"source", &CustomerInput::source},
-      {"stage", &CustomerInput::stage},       {"notes", &CustomerInput::notes}};
+      {"code", &CustomerInput::code},
+      {"name", &CustomerInput::name},
+      {"gender", &CustomerInput::gender},
+      {"company", &CustomerInput::company},
+      {"title", &CustomerInput::title},
+      {"id_number", &CustomerInput::id_number},
+      {"credit_code", &CustomerInput::credit_code},
+      {"province", &CustomerInput::province},
+      {"city", &CustomerInput::city},
+      {"district", &CustomerInput::district},
+      {"address", &CustomerInput::address},
+      {"source", &CustomerInput::source},
+      {"stage", &CustomerInput::stage},
+      {"notes", &CustomerInput::notes}};
   auto it = kMembers.find(k);
   return it == kMembers.end() ? nullptr : &(in.*(it->second));
 }
@@ -78,16 +84,22 @@ core::Result<CustomerInput> ParseInput(const json& body) {
         PhoneInput pi;
         for (const auto& [pk, pv] : p.items()) {
           if (pk == "number") {
-            if (pv.is_string()) pi.number = pv.get<std::string>(); else wrong(f + ".number", "a string");
+            if (pv.is_string())
+              pi.number = pv.get<std::string>();
+            else
+              wrong(f + ".number", "a string");
           } else if (pk == "label") {
-            if (pv.is_string()) pi.label = pv.get<std::string>();
-            else if (!pv.is_null()) wrong(f + ".label", "a string");
+            if (pv.is_string())
+              pi.label = pv.get<std::string>();
+            else if (!pv.is_null())
+              wrong(f + ".label", "a string");
           } else if (pk == "primary") {
-            if (pv.is_boolean()) pi.primary = pv.get<bool>();
-            else if (!pv.is_null()) wrong(f + ".primary", "true or false");
+            if (pv.is_boolean())
+              pi.primary = pv.get<bool>();
+            else if (!pv.is_null())
+              wrong(f + ".primary", "true or false");
           } else if (pk == "e164" || pk == "extension" || pk == "type" || pk == "region" ||
-                     pk == "carrier" || pk == "display" || pk == "valid" ||
-                     pk == "region_code") {
+                     pk == "carrier" || pk == "display" || pk == "valid" || pk == "region_code") {
             // Computed members sent back from a GET are ignored (recomputed from number).
           } else {
             errs.push_back({f + "." + pk, "unknown_field", "unknown field " + pk});
@@ -116,10 +128,15 @@ core::Result<CustomerInput> ParseInput(const json& body) {
         EmailInput ei;
         for (const auto& [ek, ev] : e.items()) {
           if (ek == "address") {
-            if (ev.is_string()) ei.address = ev.get<std::string>(); else wrong(f + ".address", "a string");
+            if (ev.is_string())
+              ei.address = ev.get<std::string>();
+            else
+              wrong(f + ".address", "a string");
           } else if (ek == "label") {
-            if (ev.is_string()) ei.label = ev.get<std::string>();
-            else if (!ev.is_null()) wrong(f + ".label", "a string");
+            if (ev.is_string())
+              ei.label = ev.get<std::string>();
+            else if (!ev.is_null())
+              wrong(f + ".label", "a string");
           } else {
             errs.push_back({f + "." + ek, "unknown_field", "unknown field " + ek});
           }
@@ -144,17 +161,16 @@ core::Result<CustomerInput> ParseInput(const json& body) {
     }
   }
   if (!errs.empty()) {
-    return std::unexpected(core::Error::Invalid(errs.front().field + ": " + errs.front().message,
-                                                std::move(errs)));
+    return std::unexpected(core::Error::InvalidFields(std::move(errs)));
   }
   return in;
 }
 
 json PhoneToJson(const Phone& p) {
   const phone::PhoneInfo& i = p.info;
-  return {{"number", i.raw},         {"label", p.label},         {"primary", p.primary},
-          {"e164", i.e164},          {"extension", i.extension}, {"type", i.type},
-          {"region", i.region},      {"carrier", i.carrier},     {"display", i.display},
+  return {{"number", i.raw},    {"label", p.label},         {"primary", p.primary},
+          {"e164", i.e164},     {"extension", i.extension}, {"type", i.type},
+          {"region", i.region}, {"carrier", i.carrier},     {"display", i.display},
           {"valid", i.valid}};
 }
 

@@ -24,7 +24,7 @@ struct Email {
 };
 
 // Lifecycle stages and genders as stored and sent (snake_case keys; the UI shows Chinese).
-inline constexpr const char* kStages[] = {"potential", "intent", "won",
+inline constexpr const char* kStages[] = {"potential", "intent",  "won",
                                           "active",    "dormant", "churned"};
 inline constexpr const char* kGenders[] = {"male", "female", "unknown"};
 

@@ -3,6 +3,8 @@
 #include "core/time.h"
 #include "customer/codec.h"
 
+#include <fmt/format.h>
+
 #include <set>
 
 namespace kehu::customer {
@@ -14,17 +16,18 @@ using http::Response;
 namespace epr = http::epr;
 
 Response WithEtag(Response r, const Customer& c) {
-  r.WithHeader("ETag", "\"" + std::to_string(c.version) + "\"");
+  r.WithHeader("ETag", fmt::format("\"{}\"", c.version));
   return r;
 }
 
 core::Result<ListQuery> ParseListQuery(const Request& r) {
   ListQuery q;
   static const std::set<std::string> kKnown = {
-      "limit", "cursor", "q", "owner_id", "source", "province", "city", "stage", "created_from",
-      "created_to", "sort", "order", "deleted"};
+      "limit", "cursor",       "q",          "owner_id", "source", "province", "city",
+      "stage", "created_from", "created_to", "sort",     "order",  "deleted"};
   for (const auto& [k, v] : r.query) {
-    if (!kKnown.contains(k)) return std::unexpected(core::Error::BadRequest("unknown query parameter " + k));
+    if (!kKnown.contains(k))
+      return std::unexpected(core::Error::BadRequest(fmt::format("unknown query parameter {}", k)));
   }
   auto limit = r.QueryInt("limit");
   if (!limit) return std::unexpected(limit.error());
@@ -51,7 +54,7 @@ core::Result<ListQuery> ParseListQuery(const Request& r) {
       auto t = core::ParseTime(*v);
       if (!t) {
         return std::unexpected(core::Error::BadRequest(
-            std::string(name) + " must be a date (YYYY-MM-DD) or an RFC 3339 time"));
+            fmt::format("{} must be a date (YYYY-MM-DD) or an RFC 3339 time", name)));
       }
       // A plain date as upper bound includes that whole day.
       int64_t value = *t;
@@ -60,11 +63,17 @@ core::Result<ListQuery> ParseListQuery(const Request& r) {
     }
   }
   if (const std::string* v = r.Query("sort")) {
-    if (*v == "created_at") q.sort = SortKey::kCreatedAt;
-    else if (*v == "updated_at") q.sort = SortKey::kUpdatedAt;
-    else if (*v == "name") q.sort = SortKey::kName;
-    else if (*v == "code") q.sort = SortKey::kCode;
-    else return std::unexpected(core::Error::BadRequest("sort is created_at, updated_at, name or code"));
+    if (*v == "created_at")
+      q.sort = SortKey::kCreatedAt;
+    else if (*v == "updated_at")
+      q.sort = SortKey::kUpdatedAt;
+    else if (*v == "name")
+      q.sort = SortKey::kName;
+    else if (*v == "code")
+      q.sort = SortKey::kCode;
+    else
+      return std::unexpected(
+          core::Error::BadRequest("sort is created_at, updated_at, name or code"));
   }
   if (const std::string* v = r.Query("order")) {
     if (*v != "asc" && *v != "desc") {
@@ -86,19 +95,20 @@ core::Result<ListQuery> ParseListQuery(const Request& r) {
 void RegisterRoutes(http::Server& server, CustomerService& svc) {
   const auto id_p = epr::non_negative_decimal_number_p<std::int64_t>();
 
-  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/customers"),
-             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
-               auto q = ParseListQuery(r);
-               if (!q) return std::unexpected(q.error());
-               auto page = svc.List(r.actor, *q);
-               if (!page) return std::unexpected(page.error());
-               nlohmann::json items = nlohmann::json::array();
-               for (const Customer& c : page->items) items.push_back(ToJson(c));
-               return Response::Json(200, {{"items", items},
-                                           {"next_cursor", page->next_cursor.empty()
-                                                               ? nlohmann::json(nullptr)
-                                                               : nlohmann::json(page->next_cursor)}});
-             });
+  server.Add(
+      restinio::http_method_get(), epr::path_to_params("/api/v1/customers"), Access::kAuthenticated,
+      [&svc](Request& r) -> core::Result<Response> {
+        auto q = ParseListQuery(r);
+        if (!q) return std::unexpected(q.error());
+        auto page = svc.List(r.actor, *q);
+        if (!page) return std::unexpected(page.error());
+        nlohmann::json items = nlohmann::json::array();
+        for (const Customer& c : page->items) items.push_back(ToJson(c));
+        return Response::Json(
+            200, {{"items", items},
+                  {"next_cursor", page->next_cursor.empty() ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(page->next_cursor)}});
+      });
 
   server.Add(restinio::http_method_post(), epr::path_to_params("/api/v1/customers"),
              Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
@@ -109,7 +119,7 @@ void RegisterRoutes(http::Server& server, CustomerService& svc) {
                auto c = svc.Create(r.actor, *in);
                if (!c) return std::unexpected(c.error());
                return WithEtag(Response::Json(201, ToJson(*c)), *c)
-                   .WithHeader("Location", "/api/v1/customers/" + std::to_string(c->id));
+                   .WithHeader("Location", fmt::format("/api/v1/customers/{}", c->id));
              });
 
   server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/customers/", id_p),

@@ -44,10 +44,18 @@ std::string EscapeLike(std::string_view s) {
 std::string EncodeCursor(SortKey k, const Customer& last) {
   json j = json::array({static_cast<int>(k), last.id});
   switch (k) {
-    case SortKey::kCreatedAt: j.push_back(last.created_at); break;
-    case SortKey::kUpdatedAt: j.push_back(last.updated_at); break;
-    case SortKey::kName: j.push_back(core::PinyinKey(last.name)); break;
-    case SortKey::kCode: j.push_back(last.code); break;
+    case SortKey::kCreatedAt:
+      j.push_back(last.created_at);
+      break;
+    case SortKey::kUpdatedAt:
+      j.push_back(last.updated_at);
+      break;
+    case SortKey::kName:
+      j.push_back(core::PinyinKey(last.name));
+      break;
+    case SortKey::kCode:
+      j.push_back(last.code);
+      break;
   }
   std::string b64 = crypto::Base64Encode(j.dump());
   for (char& c : b64) c = c == '+' ? '-' : c == '/' ? '_' : c;
@@ -81,17 +89,22 @@ core::Result<After> DecodeCursor(SortKey k, std::string text) {
 }  // namespace
 
 std::set<std::string> BuiltinFieldNames() {
-  return {"id",       "code",       "name",    "gender",     "company",   "title",
-          "phones",   "emails",     "id_number", "credit_code", "province", "city",
-          "district", "address",    "source",  "owner_id",   "owner_name", "stage",
-          "notes",    "custom",     "created_by", "created_at", "updated_by", "updated_at",
+  return {"id",       "code",       "name",       "gender",      "company",    "title",
+          "phones",   "emails",     "id_number",  "credit_code", "province",   "city",
+          "district", "address",    "source",     "owner_id",    "owner_name", "stage",
+          "notes",    "custom",     "created_by", "created_at",  "updated_by", "updated_at",
           "version",  "deleted_at", "tags"};
 }
 
 CustomerService::CustomerService(CustomerStore& store, field::FieldService& fields,
                                  user::UserService& users, const phone::Normalizer& phones,
                                  const crypto::FieldCipher& cipher, const crypto::BlindIndex& bidx)
-    : store_(store), fields_(fields), users_(users), phones_(phones), cipher_(cipher), bidx_(bidx) {}
+    : store_(store),
+      fields_(fields),
+      users_(users),
+      phones_(phones),
+      cipher_(cipher),
+      bidx_(bidx) {}
 
 core::Result<void> CustomerService::Apply(const core::Actor& actor, const CustomerInput& in,
                                           Customer& c, bool creating) {
@@ -104,19 +117,24 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
     std::size_t max;
   };
   const TextRule rules[] = {
-      {"code", &in.code, &c.code, 64},          {"name", &in.name, &c.name, 100},
-      {"company", &in.company, &c.company, 200}, {"title", &in.title, &c.title, 100},
-      {"province", &in.province, &c.province, 50}, {"city", &in.city, &c.city, 50},
-      {"district", &in.district, &c.district, 50}, {"address", &in.address, &c.address, 500},
-      {"source", &in.source, &c.source, 50},    {"notes", &in.notes, &c.notes, 10000},
+      {"code", &in.code, &c.code, 64},
+      {"name", &in.name, &c.name, 100},
+      {"company", &in.company, &c.company, 200},
+      {"title", &in.title, &c.title, 100},
+      {"province", &in.province, &c.province, 50},
+      {"city", &in.city, &c.city, 50},
+      {"district", &in.district, &c.district, 50},
+      {"address", &in.address, &c.address, 500},
+      {"source", &in.source, &c.source, 50},
+      {"notes", &in.notes, &c.notes, 10000},
   };
   for (const TextRule& r : rules) {
     if (!*r.value) continue;
     std::string v = core::Trim(**r.value);
     if (core::Utf8Length(v) > r.max) {
-      errs.push_back({r.field, "too_long",
-                      std::string(r.field) + " has at most " + std::to_string(r.max) +
-                          " characters"});
+      errs.push_back(
+          {r.field, "too_long",
+           std::string(r.field) + " has at most " + std::to_string(r.max) + " characters"});
       continue;
     }
     *r.target = std::move(v);
@@ -237,9 +255,7 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
     c.custom = std::move(*checked);
   }
   if (!errs.empty()) {
-    std::string summary = errs.front().field + ": " + errs.front().message;
-    if (errs.size() > 1) summary += " (and " + std::to_string(errs.size() - 1) + " more)";
-    return std::unexpected(core::Error::Invalid(std::move(summary), std::move(errs)));
+    return std::unexpected(core::Error::InvalidFields(std::move(errs)));
   }
   return core::Ok();
 }
@@ -287,8 +303,8 @@ std::vector<IndexEntry> CustomerService::IndexOf(const Customer& c) const {
   std::vector<IndexEntry> out;
   for (const Phone& p : c.phones) {
     const std::string& e = p.info.e164;
-    out.push_back({"phone", bidx_.Compute("phone", e), e.size() >= 4 ? e.substr(e.size() - 4) : e,
-                   p.label});
+    out.push_back(
+        {"phone", bidx_.Compute("phone", e), e.size() >= 4 ? e.substr(e.size() - 4) : e, p.label});
   }
   for (const Email& e : c.emails) {
     out.push_back({"email", bidx_.Compute("email", LowerAscii(e.address)), "", e.label});
@@ -380,8 +396,7 @@ core::Result<Customer> CustomerService::Get(const core::Actor&, int64_t id) {
 }
 
 core::Result<Customer> CustomerService::Update(const core::Actor& actor, int64_t id,
-                                               int64_t expected_version,
-                                               const CustomerInput& in) {
+                                               int64_t expected_version, const CustomerInput& in) {
   auto current = Get(actor, id);
   if (!current) return std::unexpected(current.error());
   if (current->version != expected_version) {
@@ -400,10 +415,11 @@ core::Result<Customer> CustomerService::Update(const core::Actor& actor, int64_t
     case UpdateOutcome::kNotFound:
       return std::unexpected(core::Error::NotFound("no customer " + std::to_string(id)));
     case UpdateOutcome::kStale:
-      return std::unexpected(core::Error(core::Code::kPreconditionFailed,
-                                         "customer " + std::to_string(id) +
-                                             " was changed meanwhile; reload and try again"));
-    case UpdateOutcome::kOk: break;
+      return std::unexpected(core::Error(
+          core::Code::kPreconditionFailed,
+          "customer " + std::to_string(id) + " was changed meanwhile; reload and try again"));
+    case UpdateOutcome::kOk:
+      break;
   }
   c.version = expected_version + 1;
   return c;
@@ -454,12 +470,12 @@ core::Result<Page> CustomerService::List(const core::Actor&, const ListQuery& q)
       if (auto p = phones_.Parse(term)) s.phone_bidx = bidx_.Compute("phone", p->e164);
     }
     if (term.find('@') != std::string::npos) {
-      if (auto e = core::NormalizeEmail(term)) s.email_bidx = bidx_.Compute("email", LowerAscii(*e));
+      if (auto e = core::NormalizeEmail(term))
+        s.email_bidx = bidx_.Compute("email", LowerAscii(*e));
     }
     // Latin letters may be pinyin: "zhang wei" / "zhangw" find 张伟 through the name key.
-    bool latin = std::all_of(term.begin(), term.end(), [](unsigned char ch) {
-      return std::isalpha(ch) || ch == ' ';
-    });
+    bool latin = std::all_of(term.begin(), term.end(),
+                             [](unsigned char ch) { return std::isalpha(ch) || ch == ' '; });
     if (latin) s.key_like = "%" + EscapeLike(core::PinyinKey(term)) + "%";
   }
   int limit = std::clamp(q.limit, 1, 200);

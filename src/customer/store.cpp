@@ -84,7 +84,8 @@ void CheckCodeFree(soci::session& sql, const std::string& code, long long self_i
     std::string where = deleted_ind == soci::i_ok ? " (in the recycle bin)" : "";
     throw db::Abort{core::Error::Conflict(
         "customer code " + code + " is already used by customer " + std::to_string(other) + where,
-        {{"code", "not_unique", "code is already used by customer " + std::to_string(other) + where}})};
+        {{"code", "not_unique",
+          "code is already used by customer " + std::to_string(other) + where}})};
   }
 }
 
@@ -92,10 +93,10 @@ void WriteIndex(soci::session& sql, long long id, const std::vector<IndexEntry>&
   sql << "DELETE FROM contact_index WHERE customer_id = :i", soci::use(id);
   if (index.empty()) return;
   IndexEntry e;
-  soci::statement st = (sql.prepare << "INSERT INTO contact_index (customer_id, kind, bidx, last4, "
-                                       "label) VALUES (:i, :k, :b, :l, :lb)",
-                        soci::use(id), soci::use(e.kind), soci::use(e.bidx), soci::use(e.last4),
-                        soci::use(e.label));
+  soci::statement st =
+      (sql.prepare << "INSERT INTO contact_index (customer_id, kind, bidx, last4, "
+                      "label) VALUES (:i, :k, :b, :l, :lb)",
+       soci::use(id), soci::use(e.kind), soci::use(e.bidx), soci::use(e.last4), soci::use(e.label));
   for (const IndexEntry& entry : index) {
     e = entry;
     st.execute(true);
@@ -168,11 +169,10 @@ core::Result<int64_t> CustomerStore::Insert(const Row& r, const std::vector<Inde
            ":idn, :idb, :cc, :pr, :ci, :di, :ad, :so, :ow, :st, :no, :cu, :cb, :ca, :ub, :ua, :v) "
            "RETURNING id",
         soci::use(r.code, code_ind), soci::use(r.name), soci::use(r.name_key), soci::use(r.gender),
-        soci::use(r.company), soci::use(r.title), soci::use(r.phones_enc),
-        soci::use(r.emails_enc), soci::use(r.id_number_enc), soci::use(r.id_number_bidx),
-        soci::use(r.credit_code), soci::use(r.province), soci::use(r.city),
-        soci::use(r.district), soci::use(r.address_enc), soci::use(r.source),
-        soci::use(owner, owner_ind), soci::use(r.stage), soci::use(r.notes),
+        soci::use(r.company), soci::use(r.title), soci::use(r.phones_enc), soci::use(r.emails_enc),
+        soci::use(r.id_number_enc), soci::use(r.id_number_bidx), soci::use(r.credit_code),
+        soci::use(r.province), soci::use(r.city), soci::use(r.district), soci::use(r.address_enc),
+        soci::use(r.source), soci::use(owner, owner_ind), soci::use(r.stage), soci::use(r.notes),
         soci::use(r.custom_json), soci::use(created_by), soci::use(created_at),
         soci::use(updated_by), soci::use(updated_at), soci::use(version), soci::into(id);
     WriteIndex(sql, id, index);
@@ -216,12 +216,11 @@ core::Result<UpdateOutcome> CustomerStore::Update(const Row& r, int64_t expected
                         "notes = :no, custom_json = :cu, updated_by = :ub, updated_at = :ua, "
                         "version = version + 1 WHERE id = :id AND version = :v AND deleted_at "
                         "IS NULL",
-         soci::use(r.code, code_ind), soci::use(r.name), soci::use(r.name_key),
-         soci::use(r.gender), soci::use(r.company), soci::use(r.title), soci::use(r.phones_enc),
-         soci::use(r.emails_enc), soci::use(r.id_number_enc), soci::use(r.id_number_bidx),
-         soci::use(r.credit_code), soci::use(r.province), soci::use(r.city),
-         soci::use(r.district), soci::use(r.address_enc), soci::use(r.source),
-         soci::use(owner, owner_ind), soci::use(r.stage), soci::use(r.notes),
+         soci::use(r.code, code_ind), soci::use(r.name), soci::use(r.name_key), soci::use(r.gender),
+         soci::use(r.company), soci::use(r.title), soci::use(r.phones_enc), soci::use(r.emails_enc),
+         soci::use(r.id_number_enc), soci::use(r.id_number_bidx), soci::use(r.credit_code),
+         soci::use(r.province), soci::use(r.city), soci::use(r.district), soci::use(r.address_enc),
+         soci::use(r.source), soci::use(owner, owner_ind), soci::use(r.stage), soci::use(r.notes),
          soci::use(r.custom_json), soci::use(updated_by), soci::use(updated_at), soci::use(id),
          soci::use(expected));
     st.execute(true);
@@ -295,10 +294,20 @@ core::Result<std::vector<Row>> CustomerStore::List(const ListQuery& q, const Sea
     std::string key;
     bool text_key = false;
     switch (q.sort) {
-      case SortKey::kCreatedAt: key = "c.created_at"; break;
-      case SortKey::kUpdatedAt: key = "c.updated_at"; break;
-      case SortKey::kName: key = "c.name_key"; text_key = true; break;
-      case SortKey::kCode: key = "COALESCE(c.code, '')"; text_key = true; break;
+      case SortKey::kCreatedAt:
+        key = "c.created_at";
+        break;
+      case SortKey::kUpdatedAt:
+        key = "c.updated_at";
+        break;
+      case SortKey::kName:
+        key = "c.name_key";
+        text_key = true;
+        break;
+      case SortKey::kCode:
+        key = "COALESCE(c.code, '')";
+        text_key = true;
+        break;
     }
     const char* dir = q.descending ? "DESC" : "ASC";
     const char* cmp = q.descending ? "<" : ">";
@@ -310,8 +319,8 @@ core::Result<std::vector<Row>> CustomerStore::List(const ListQuery& q, const Sea
     }
     std::string query = std::string("SELECT ") + kColumns +
                         " FROM customers c LEFT JOIN users u ON u.id = c.owner_id WHERE " + where +
-                        " ORDER BY " + key + " " + dir + ", c.id " + dir +
-                        " LIMIT " + p.Number(limit);
+                        " ORDER BY " + key + " " + dir + ", c.id " + dir + " LIMIT " +
+                        p.Number(limit);
     st.alloc();
     st.prepare(query);
     st.define_and_bind();

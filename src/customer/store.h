@@ -37,16 +37,16 @@ struct IndexEntry {
 
 // Search terms prepared by the service (hashes computed with its keys).
 struct Search {
-  std::string like;         // "%term%" for name, company, code; "" = none
-  std::string key_like;     // "%pinyin%" for the name key; "" = none
-  std::string phone_bidx;   // exact phone; "" = none
-  std::string email_bidx;   // exact email; "" = none
-  std::string last4;        // last 4 digits of a phone; "" = none
+  std::string like;        // "%term%" for name, company, code; "" = none
+  std::string key_like;    // "%pinyin%" for the name key; "" = none
+  std::string phone_bidx;  // exact phone; "" = none
+  std::string email_bidx;  // exact email; "" = none
+  std::string last4;       // last 4 digits of a phone; "" = none
 };
 
 // Position after which the next page starts.
 struct After {
-  std::string text;  // sort value for name/code
+  std::string text;    // sort value for name/code
   int64_t number = 0;  // sort value for created_at/updated_at
   int64_t id = 0;
 };

@@ -1,5 +1,6 @@
 #include "db/database.h"
 
+#include <libpq-fe.h>
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 #include <spdlog/spdlog.h>
@@ -7,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "core/time.h"
 
@@ -23,6 +25,30 @@ std::string RedactUrl(std::string_view url) {
   auto colon = url.find(':', scheme + 3);
   if (colon == std::string_view::npos || colon > at) return std::string(url);
   return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+}
+
+// SOCI's PostgreSQL backend expects libpq's keyword=value form and mangles URIs, so URIs are
+// parsed by libpq itself and rewritten. nullopt with `error` set when libpq rejects the URL.
+std::optional<std::string> ToConninfo(const std::string& url, std::string& error) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err);
+  if (!opts) {
+    error = err ? err : "cannot parse the database URL";
+    if (err) PQfreemem(err);
+    return std::nullopt;
+  }
+  std::string out;
+  for (PQconninfoOption* o = opts; o->keyword; ++o) {
+    if (!o->val || !*o->val) continue;
+    std::string v;
+    for (const char* c = o->val; *c; ++c) {
+      if (*c == '\\' || *c == '\'') v.push_back('\\');
+      v.push_back(*c);
+    }
+    out += std::string(out.empty() ? "" : " ") + o->keyword + "='" + v + "'";
+  }
+  PQconninfoFree(opts);
+  return out;
 }
 
 std::vector<std::string> SplitStatements(const std::string& sql) {
@@ -58,7 +84,13 @@ core::Result<std::unique_ptr<Database>> Database::Open(std::string_view url,
     factory = &soci::sqlite3;
   } else if (StartsWith(url, "postgresql://") || StartsWith(url, "postgres://")) {
     db->dialect_ = Dialect::kPostgres;
-    conn = std::string(url);
+    std::string error;
+    auto info = ToConninfo(std::string(url), error);
+    if (!info) {
+      return std::unexpected(
+          core::Error::BadRequest("bad database URL " + db->url_for_log_ + ": " + error));
+    }
+    conn = *info;
     factory = &soci::postgresql;
   } else {
     return std::unexpected(core::Error::BadRequest(
@@ -82,9 +114,8 @@ core::Result<std::unique_ptr<Database>> Database::Open(std::string_view url,
     }
   } catch (const std::exception& e) {
     spdlog::error("cannot open database {}: {}", db->url_for_log_, e.what());
-    return std::unexpected(core::Error(core::Code::kUnavailable, "cannot open database " +
-                                                                     db->url_for_log_ + ": " +
-                                                                     e.what()));
+    return std::unexpected(core::Error(
+        core::Code::kUnavailable, "cannot open database " + db->url_for_log_ + ": " + e.what()));
   }
   return db;
 }

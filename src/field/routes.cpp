@@ -10,9 +10,14 @@ using http::Response;
 namespace epr = http::epr;
 
 nlohmann::json ToJson(const FieldDef& f) {
-  return {{"id", f.id},           {"entity", f.entity},     {"name", f.name},
-          {"label", f.label},     {"type", TypeName(f.type)}, {"options", f.options},
-          {"required", f.required}, {"position", f.position},
+  return {{"id", f.id},
+          {"entity", f.entity},
+          {"name", f.name},
+          {"label", f.label},
+          {"type", TypeName(f.type)},
+          {"options", f.options},
+          {"required", f.required},
+          {"position", f.position},
           {"created_at", core::FormatTime(f.created_at)}};
 }
 
@@ -34,8 +39,10 @@ void RegisterRoutes(http::Server& server, FieldService& svc) {
                std::vector<core::FieldError> errs;
                for (const auto& [k, v] : body->items()) {
                  if (k == "name" || k == "label") {
-                   if (v.is_string()) (k == "name" ? f.name : f.label) = v.get<std::string>();
-                   else errs.push_back({k, "wrong_type", "must be a string"});
+                   if (v.is_string())
+                     (k == "name" ? f.name : f.label) = v.get<std::string>();
+                   else
+                     errs.push_back({k, "wrong_type", "must be a string"});
                  } else if (k == "type") {
                    if (!v.is_string() || !ParseType(v.get<std::string>(), f.type)) {
                      errs.push_back({k, "invalid_choice",
@@ -47,20 +54,24 @@ void RegisterRoutes(http::Server& server, FieldService& svc) {
                      continue;
                    }
                    for (const auto& o : v) {
-                     if (o.is_string()) f.options.push_back(o.get<std::string>());
-                     else errs.push_back({k, "wrong_type", "must be a list of strings"});
+                     if (o.is_string())
+                       f.options.push_back(o.get<std::string>());
+                     else
+                       errs.push_back({k, "wrong_type", "must be a list of strings"});
                    }
                  } else if (k == "required") {
-                   if (v.is_boolean()) f.required = v.get<bool>();
-                   else errs.push_back({k, "wrong_type", "must be true or false"});
+                   if (v.is_boolean())
+                     f.required = v.get<bool>();
+                   else
+                     errs.push_back({k, "wrong_type", "must be true or false"});
                  } else if (k != "entity" || v != "customer") {
                    errs.push_back({k, "unknown_field", "unknown field " + k});
                  }
                }
-               if (!body->contains("type")) errs.push_back({"type", "required", "type is required"});
+               if (!body->contains("type"))
+                 errs.push_back({"type", "required", "type is required"});
                if (!errs.empty()) {
-                 return std::unexpected(core::Error::Invalid(
-                     errs.front().field + ": " + errs.front().message, std::move(errs)));
+                 return std::unexpected(core::Error::InvalidFields(std::move(errs)));
                }
                auto created = svc.Create(r.actor, std::move(f));
                if (!created) return std::unexpected(created.error());

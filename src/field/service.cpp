@@ -77,8 +77,7 @@ core::Result<FieldDef> FieldService::Create(const core::Actor& actor, FieldDef f
     errs.push_back({"options", "invalid_choice", "only select fields have options"});
   }
   if (!errs.empty()) {
-    return std::unexpected(core::Error::Invalid(errs.front().field + ": " + errs.front().message,
-                                                std::move(errs)));
+    return std::unexpected(core::Error::InvalidFields(std::move(errs)));
   }
   f.options = std::move(options);
   f.created_at = core::NowMs();
@@ -184,8 +183,7 @@ core::Result<nlohmann::json> FieldService::Validate(const std::string& entity,
     }
   }
   if (!errs.empty()) {
-    return std::unexpected(core::Error::Invalid(errs.front().field + ": " + errs.front().message,
-                                                std::move(errs)));
+    return std::unexpected(core::Error::InvalidFields(std::move(errs)));
   }
   return out;
 }

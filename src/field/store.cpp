@@ -6,11 +6,16 @@ namespace kehu::field {
 
 const char* TypeName(Type t) {
   switch (t) {
-    case Type::kText: return "text";
-    case Type::kNumber: return "number";
-    case Type::kDate: return "date";
-    case Type::kSelect: return "select";
-    case Type::kMultiselect: return "multiselect";
+    case Type::kText:
+      return "text";
+    case Type::kNumber:
+      return "number";
+    case Type::kDate:
+      return "date";
+    case Type::kSelect:
+      return "select";
+    case Type::kMultiselect:
+      return "multiselect";
   }
   return "text";
 }
@@ -107,8 +112,9 @@ core::Result<std::vector<FieldDef>> FieldStore::List(const std::string& entity) 
 
 core::Result<bool> FieldStore::Delete(const std::string& entity, const std::string& name) {
   return db_.Write([&](soci::session& sql) {
-    soci::statement st = (sql.prepare << "DELETE FROM custom_fields WHERE entity = :e AND name = :n",
-                          soci::use(entity), soci::use(name));
+    soci::statement st =
+        (sql.prepare << "DELETE FROM custom_fields WHERE entity = :e AND name = :n",
+         soci::use(entity), soci::use(name));
     st.execute(true);
     return st.get_affected_rows() > 0;
   });

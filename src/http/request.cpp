@@ -15,22 +15,32 @@ struct ProblemKind {
 
 ProblemKind KindOf(core::Code c) {
   switch (c) {
-    case core::Code::kInvalid: return {422, "invalid", "Invalid input"};
-    case core::Code::kBadRequest: return {400, "bad-request", "Bad request"};
-    case core::Code::kNotFound: return {404, "not-found", "Not found"};
-    case core::Code::kConflict: return {409, "conflict", "Conflict"};
+    case core::Code::kInvalid:
+      return {422, "invalid", "Invalid input"};
+    case core::Code::kBadRequest:
+      return {400, "bad-request", "Bad request"};
+    case core::Code::kNotFound:
+      return {404, "not-found", "Not found"};
+    case core::Code::kConflict:
+      return {409, "conflict", "Conflict"};
     case core::Code::kPreconditionFailed:
       return {412, "precondition-failed", "The resource was changed by someone else"};
     case core::Code::kPreconditionRequired:
       return {428, "precondition-required", "If-Match header required"};
-    case core::Code::kPayloadTooLarge: return {413, "payload-too-large", "Request body too large"};
+    case core::Code::kPayloadTooLarge:
+      return {413, "payload-too-large", "Request body too large"};
     case core::Code::kUnsupportedMediaType:
       return {415, "unsupported-media-type", "Unsupported media type"};
-    case core::Code::kUnauthenticated: return {401, "unauthenticated", "Authentication required"};
-    case core::Code::kForbidden: return {403, "forbidden", "Forbidden"};
-    case core::Code::kRateLimited: return {429, "rate-limited", "Too many requests"};
-    case core::Code::kUnavailable: return {503, "unavailable", "Service unavailable"};
-    case core::Code::kInternal: return {500, "internal", "Internal error"};
+    case core::Code::kUnauthenticated:
+      return {401, "unauthenticated", "Authentication required"};
+    case core::Code::kForbidden:
+      return {403, "forbidden", "Forbidden"};
+    case core::Code::kRateLimited:
+      return {429, "rate-limited", "Too many requests"};
+    case core::Code::kUnavailable:
+      return {503, "unavailable", "Service unavailable"};
+    case core::Code::kInternal:
+      return {500, "internal", "Internal error"};
   }
   return {500, "internal", "Internal error"};
 }
@@ -73,8 +83,8 @@ const std::string* Request::Query(const std::string& name) const {
 core::Result<nlohmann::json> Request::JsonObject() const {
   const std::string* ct = Header("content-type");
   if (!ct || !Lower(*ct).starts_with("application/json")) {
-    return std::unexpected(core::Error(core::Code::kUnsupportedMediaType,
-                                       "send the body as application/json"));
+    return std::unexpected(
+        core::Error(core::Code::kUnsupportedMediaType, "send the body as application/json"));
   }
   if (!core::IsValidUtf8(body)) {
     return std::unexpected(core::Error::BadRequest("the body is not valid UTF-8"));
@@ -92,7 +102,8 @@ core::Result<nlohmann::json> Request::JsonObject() const {
     return std::unexpected(core::Error::BadRequest("malformed JSON"));
   }
   if (!j.is_object()) {
-    return std::unexpected(core::Error::InvalidField("", "wrong_type", "body must be a JSON object"));
+    return std::unexpected(
+        core::Error::InvalidField("", "wrong_type", "body must be a JSON object"));
   }
   return j;
 }
@@ -103,7 +114,8 @@ core::Result<std::optional<int64_t>> Request::QueryInt(const std::string& name) 
   int64_t out = 0;
   auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
   if (ec != std::errc() || p != v->data() + v->size()) {
-    return std::unexpected(core::Error::BadRequest("query parameter " + name + " must be an integer"));
+    return std::unexpected(
+        core::Error::BadRequest("query parameter " + name + " must be an integer"));
   }
   return std::optional<int64_t>{out};
 }

@@ -23,7 +23,7 @@ struct Request {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string remote_ip;
-  core::Actor actor;  // set for authenticated routes
+  core::Actor actor;       // set for authenticated routes
   std::string csrf_token;  // of the session, empty for API tokens
 
   const std::string* Header(const std::string& lower_name) const;
@@ -56,6 +56,7 @@ struct Response {
 // RFC 9457 problem+json for an Error; never carries SQL or stack text.
 Response Problem(const core::Error& e);
 // A problem with an explicit type suffix (e.g. "csrf") and status.
-Response Problem(int status, std::string_view type, std::string_view title, std::string_view detail);
+Response Problem(int status, std::string_view type, std::string_view title,
+                 std::string_view detail);
 
 }  // namespace kehu::http

@@ -27,23 +27,41 @@ bool IsWrite(const std::string& m) {
 
 std::string ContentTypeFor(const std::filesystem::path& p) {
   static const std::map<std::string, std::string> kTypes = {
-      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-      {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-      {".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
-      {".ico", "image/x-icon"}, {".woff", "font/woff"}, {".woff2", "font/woff2"},
-      {".ttf", "font/ttf"}, {".txt", "text/plain; charset=utf-8"}};
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".woff", "font/woff"},
+      {".woff2", "font/woff2"},
+      {".ttf", "font/ttf"},
+      {".txt", "text/plain; charset=utf-8"}};
   auto it = kTypes.find(p.extension().string());
   return it == kTypes.end() ? "application/octet-stream" : it->second;
 }
 
 restinio::http_status_line_t StatusLine(int status) {
-  static const std::map<int, const char*> kReasons = {
-      {200, "OK"}, {201, "Created"}, {204, "No Content"}, {304, "Not Modified"},
-      {400, "Bad Request"}, {401, "Unauthorized"}, {403, "Forbidden"}, {404, "Not Found"},
-      {405, "Method Not Allowed"}, {409, "Conflict"}, {412, "Precondition Failed"},
-      {413, "Content Too Large"}, {415, "Unsupported Media Type"}, {422, "Unprocessable Content"},
-      {428, "Precondition Required"}, {429, "Too Many Requests"}, {500, "Internal Server Error"},
-      {503, "Service Unavailable"}};
+  static const std::map<int, const char*> kReasons = {{200, "OK"},
+                                                      {201, "Created"},
+                                                      {204, "No Content"},
+                                                      {304, "Not Modified"},
+                                                      {400, "Bad Request"},
+                                                      {401, "Unauthorized"},
+                                                      {403, "Forbidden"},
+                                                      {404, "Not Found"},
+                                                      {405, "Method Not Allowed"},
+                                                      {409, "Conflict"},
+                                                      {412, "Precondition Failed"},
+                                                      {413, "Content Too Large"},
+                                                      {415, "Unsupported Media Type"},
+                                                      {422, "Unprocessable Content"},
+                                                      {428, "Precondition Required"},
+                                                      {429, "Too Many Requests"},
+                                                      {500, "Internal Server Error"},
+                                                      {503, "Service Unavailable"}};
   auto it = kReasons.find(status);
   return restinio::http_status_line_t{restinio::http_status_code_t{static_cast<uint16_t>(status)},
                                       it == kReasons.end() ? "Status" : it->second};
@@ -79,8 +97,7 @@ void Server::LoadWebDir() {
     std::ostringstream ss;
     ss << in.rdbuf();
     std::string rel = "/" + std::filesystem::relative(it->path(), root).generic_string();
-    web_files_[rel] = StaticFile{ContentTypeFor(it->path()), ss.str(),
-                                 rel.starts_with("/assets/")};
+    web_files_[rel] = StaticFile{ContentTypeFor(it->path()), ss.str(), rel.starts_with("/assets/")};
   }
   spdlog::info("serving web UI from {} ({} files)", options_.web_dir, web_files_.size());
 }
@@ -121,8 +138,7 @@ restinio::request_handling_status_t Server::Dispatch(const restinio::request_han
     } catch (const std::exception& e) {
       std::string id = core::NewIncidentId();
       spdlog::error("unhandled exception [incident {}] {} {}: {}", id,
-                    req->header().method().c_str(), req->header().path(),
-                    e.what());
+                    req->header().method().c_str(), req->header().path(), e.what());
       resp = Problem(500, "internal", "Internal error", "incident " + id);
     }
     Send(req, resp);
@@ -207,8 +223,8 @@ Response Server::WithIdempotency(Request& r, const Handler& handler) {
   if (*claimed) {
     const idempotency::Stored& s = **claimed;
     if (s.request_hash != hash) {
-      return Problem(core::Error::Conflict(
-          "this Idempotency-Key was used with a different request"));
+      return Problem(
+          core::Error::Conflict("this Idempotency-Key was used with a different request"));
     }
     if (!s.complete) {
       return Problem(core::Error::Conflict("a request with this Idempotency-Key is in progress"));
@@ -289,8 +305,7 @@ core::Result<void> Server::Run(const std::function<void(const std::string&)>& on
       // over options_.max_body get a 413 problem from Handle().
       .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}.max_body_size(
           std::max<std::size_t>(options_.max_body * 16, 16u << 20)));
-  restinio::http_server_t<Traits> server{restinio::external_io_context(ioctx),
-                                         std::move(settings)};
+  restinio::http_server_t<Traits> server{restinio::external_io_context(ioctx), std::move(settings)};
 
   std::exception_ptr failure;
   std::atomic<bool> opened{false};
@@ -302,8 +317,8 @@ core::Result<void> Server::Run(const std::function<void(const std::string&)>& on
     draining_.store(true);
     // Wait on a separate thread so the I/O threads keep writing the answers in flight.
     drainer = std::thread([&] {
-      auto deadline = std::chrono::steady_clock::now() +
-                      std::chrono::milliseconds(options_.shutdown_grace_ms);
+      auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.shutdown_grace_ms);
       while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
@@ -336,8 +351,8 @@ core::Result<void> Server::Run(const std::function<void(const std::string&)>& on
     try {
       std::rethrow_exception(failure);
     } catch (const std::exception& e) {
-      return std::unexpected(core::Error(core::Code::kUnavailable,
-                                         std::string("cannot serve: ") + e.what()));
+      return std::unexpected(
+          core::Error(core::Code::kUnavailable, std::string("cannot serve: ") + e.what()));
     }
   }
   return core::Ok();

@@ -49,12 +49,11 @@ class Server {
   // handler receives our Request plus the path's typed parameters.
   template <typename Path, typename Fn>
   void Add(restinio::http_method_id_t method, Path path, Access access, Fn fn) {
-    router_->add_handler(method, std::move(path),
-                         [this, access, fn](const restinio::request_handle_t& req, auto... params) {
-                           return Dispatch(req, access, [fn, params...](Request& r) {
-                             return fn(r, params...);
-                           });
-                         });
+    router_->add_handler(
+        method, std::move(path),
+        [this, access, fn](const restinio::request_handle_t& req, auto... params) {
+          return Dispatch(req, access, [fn, params...](Request& r) { return fn(r, params...); });
+        });
   }
 
   // Serves until SIGTERM/SIGINT, then stops accepting work, lets requests in flight finish
@@ -62,8 +61,8 @@ class Server {
   core::Result<void> Run(const std::function<void(const std::string&)>& on_listening);
 
  private:
-  restinio::request_handling_status_t Dispatch(const restinio::request_handle_t& req,
-                                               Access access, Handler handler);
+  restinio::request_handling_status_t Dispatch(const restinio::request_handle_t& req, Access access,
+                                               Handler handler);
   Response Handle(const restinio::request_handle_t& req, Access access, const Handler& handler);
   Response Authenticate(Request& r, bool& ok);
   Response WithIdempotency(Request& r, const Handler& handler);

@@ -11,13 +11,13 @@ namespace kehu::phone {
 
 // A number as Kehu stores and shows it. All strings UTF-8.
 struct PhoneInfo {
-  std::string raw;          // the input exactly as typed
-  std::string e164;         // "+863353051234"; never empty for a parsed number
-  std::string extension;    // "12" or ""
-  std::string type;         // mobile, fixed_line, fixed_line_or_mobile, toll_free, premium_rate,
-                            // shared_cost, voip, personal_number, pager, uan, voicemail, unknown
-  std::string region;       // geocoder description in Chinese, e.g. "河北省秦皇岛市"; may be ""
-  std::string carrier;      // "中国移动" / "中国联通" / "中国电信" / "中国广电" where known; else ""
+  std::string raw;        // the input exactly as typed
+  std::string e164;       // "+863353051234"; never empty for a parsed number
+  std::string extension;  // "12" or ""
+  std::string type;       // mobile, fixed_line, fixed_line_or_mobile, toll_free, premium_rate,
+                          // shared_cost, voip, personal_number, pager, uan, voicemail, unknown
+  std::string region;  // geocoder description in Chinese, e.g. "河北省秦皇岛市"; may be ""
+  std::string carrier;  // "中国移动" / "中国联通" / "中国电信" / "中国广电" where known; else ""
   std::string region_code;  // ISO 3166 code of the number, e.g. "CN"
   std::string display;      // Chinese convention: "138 0013 8000", "0335-305 1234 转 12";
                             // numbers of other countries in international format
@@ -37,7 +37,8 @@ class Normalizer {
 
   // A valid number, or Error::kInvalid with one FieldError whose field is `field` and whose
   // code is one of: not_a_number, too_short, too_long, invalid_country_code, invalid_number.
-  core::Result<PhoneInfo> Normalize(std::string_view input, std::string_view field = "number") const;
+  core::Result<PhoneInfo> Normalize(std::string_view input,
+                                    std::string_view field = "number") const;
 
   // Like Normalize but also returns numbers that parse and are merely not valid (valid=false),
   // for imports that keep bad values flagged. Errors only when the input does not parse at all.

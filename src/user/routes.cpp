@@ -22,8 +22,9 @@ namespace {
 
 nlohmann::json ActorJson(const core::Actor& a, const User* u) {
   if (u) return ToJson(*u);
-  return {{"id", a.user_id},           {"username", a.username}, {"display_name", a.display_name},
-          {"role", RoleName(a.role)}, {"active", true},          {"created_at", core::FormatTime(0)}};
+  return {
+      {"id", a.user_id},          {"username", a.username}, {"display_name", a.display_name},
+      {"role", RoleName(a.role)}, {"active", true},         {"created_at", core::FormatTime(0)}};
 }
 
 nlohmann::json TokenJson(const ApiToken& t) {
@@ -51,8 +52,7 @@ core::Result<std::map<std::string, std::string>> Strings(const nlohmann::json& b
     }
   }
   if (!errs.empty()) {
-    return std::unexpected(core::Error::Invalid(errs.front().field + ": " + errs.front().message,
-                                                std::move(errs)));
+    return std::unexpected(core::Error::InvalidFields(std::move(errs)));
   }
   return out;
 }
@@ -72,10 +72,10 @@ void RegisterRoutes(http::Server& server, UserService& svc, bool secure_cookies)
                auto login = svc.Login((*f)["username"], (*f)["password"], r.remote_ip,
                                       r.Header("user-agent") ? *r.Header("user-agent") : "");
                if (!login) return std::unexpected(login.error());
-               return Response::Json(200, {{"user", ToJson(login->user)},
-                                           {"csrf_token", login->csrf_token}})
-                   .WithHeader("Set-Cookie", "kehu_session=" + login->session_token +
-                                                 cookie_attrs + "; Max-Age=604800");
+               return Response::Json(
+                          200, {{"user", ToJson(login->user)}, {"csrf_token", login->csrf_token}})
+                   .WithHeader("Set-Cookie", "kehu_session=" + login->session_token + cookie_attrs +
+                                                 "; Max-Age=604800");
              });
 
   server.Add(restinio::http_method_post(), epr::path_to_params("/api/v1/auth/logout"),
@@ -83,8 +83,8 @@ void RegisterRoutes(http::Server& server, UserService& svc, bool secure_cookies)
                if (auto token = r.Cookie("kehu_session")) {
                  if (auto done = svc.Logout(*token); !done) return std::unexpected(done.error());
                }
-               return Response::NoContent().WithHeader("Set-Cookie",
-                                                       "kehu_session=" + cookie_attrs + "; Max-Age=0");
+               return Response::NoContent().WithHeader(
+                   "Set-Cookie", "kehu_session=" + cookie_attrs + "; Max-Age=0");
              });
 
   server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/auth/me"),
@@ -105,26 +105,26 @@ void RegisterRoutes(http::Server& server, UserService& svc, bool secure_cookies)
                return Response::Json(200, {{"items", items}, {"next_cursor", nullptr}});
              });
 
-  server.Add(restinio::http_method_post(), epr::path_to_params("/api/v1/users"),
-             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
-               auto body = r.JsonObject();
-               if (!body) return std::unexpected(body.error());
-               auto f = Strings(*body, {"username", "password", "display_name", "role"});
-               if (!f) return std::unexpected(f.error());
-               NewUser nu{(*f)["username"], (*f)["password"], (*f)["display_name"],
-                          core::Role::kMember};
-               if (f->contains("role")) {
-                 auto role = ParseRole((*f)["role"]);
-                 if (!role) {
-                   return std::unexpected(
-                       core::Error::InvalidField("role", "invalid_choice", "role is admin or member"));
-                 }
-                 nu.role = *role;
-               }
-               auto u = svc.Create(r.actor, std::move(nu));
-               if (!u) return std::unexpected(u.error());
-               return Response::Json(201, ToJson(*u));
-             });
+  server.Add(
+      restinio::http_method_post(), epr::path_to_params("/api/v1/users"), Access::kAuthenticated,
+      [&svc](Request& r) -> core::Result<Response> {
+        auto body = r.JsonObject();
+        if (!body) return std::unexpected(body.error());
+        auto f = Strings(*body, {"username", "password", "display_name", "role"});
+        if (!f) return std::unexpected(f.error());
+        NewUser nu{(*f)["username"], (*f)["password"], (*f)["display_name"], core::Role::kMember};
+        if (f->contains("role")) {
+          auto role = ParseRole((*f)["role"]);
+          if (!role) {
+            return std::unexpected(
+                core::Error::InvalidField("role", "invalid_choice", "role is admin or member"));
+          }
+          nu.role = *role;
+        }
+        auto u = svc.Create(r.actor, std::move(nu));
+        if (!u) return std::unexpected(u.error());
+        return Response::Json(201, ToJson(*u));
+      });
 
   server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/tokens"),
              Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {

@@ -24,8 +24,7 @@ bool HasSpaceOrControl(std::string_view s) {
 
 }  // namespace
 
-UserService::UserService(UserStore& store, SessionPolicy policy)
-    : store_(store), policy_(policy) {
+UserService::UserService(UserStore& store, SessionPolicy policy) : store_(store), policy_(policy) {
   dummy_hash_ = crypto::HashPassword("kehu-dummy-password-for-timing").value_or("");
 }
 
@@ -37,8 +36,8 @@ core::Result<User> UserService::Create(const core::Actor& actor, NewUser u) {
     errs.push_back({"username", "required", "username is required"});
   } else if (u.username.size() > 64 || HasSpaceOrControl(u.username) ||
              !core::IsValidUtf8(u.username)) {
-    errs.push_back({"username", "invalid_format",
-                    "username must be 1-64 characters without spaces"});
+    errs.push_back(
+        {"username", "invalid_format", "username must be 1-64 characters without spaces"});
   }
   if (u.password.size() < 8) {
     errs.push_back({"password", "too_short", "password must have at least 8 characters"});
@@ -51,8 +50,7 @@ core::Result<User> UserService::Create(const core::Actor& actor, NewUser u) {
     errs.push_back({"display_name", "too_long", "display name must have at most 100 bytes"});
   }
   if (!errs.empty()) {
-    return std::unexpected(core::Error::Invalid(errs.front().field + ": " + errs.front().message,
-                                                std::move(errs)));
+    return std::unexpected(core::Error::InvalidFields(std::move(errs)));
   }
   auto hash = crypto::HashPassword(u.password);
   if (!hash) return std::unexpected(hash.error());
@@ -123,8 +121,8 @@ core::Result<Authenticated> UserService::AuthenticateSession(const std::string& 
   auto actor = ActorFor(ss.user_id);
   if (!actor) return std::unexpected(actor.error());
   if (now - ss.last_seen_at > kTouchEveryMs) {
-    int64_t deadline = std::min(now + policy_.idle_timeout_ms,
-                                ss.created_at + policy_.absolute_timeout_ms);
+    int64_t deadline =
+        std::min(now + policy_.idle_timeout_ms, ss.created_at + policy_.absolute_timeout_ms);
     (void)store_.TouchSession(hash, now, deadline);
   }
   Authenticated a{*actor, true, ss.csrf_token};

@@ -15,7 +15,7 @@
 namespace kehu::user {
 
 struct SessionPolicy {
-  int64_t idle_timeout_ms = 12LL * 3600 * 1000;       // a session unused this long ends
+  int64_t idle_timeout_ms = 12LL * 3600 * 1000;          // a session unused this long ends
   int64_t absolute_timeout_ms = 7LL * 24 * 3600 * 1000;  // and never lives longer than this
 };
 

@@ -10,7 +10,7 @@ struct UserRow {
   int active = 0;
   long long created_at = 0;
   User ToUser() const {
-    return User{id, username, display_name, ParseRole(role).value_or(core::Role::kMember),
+    return User{id,          username,  display_name, ParseRole(role).value_or(core::Role::kMember),
                 active != 0, created_at};
   }
 };
@@ -70,8 +70,8 @@ core::Result<User> UserStore::Insert(const NewUser& u, const std::string& passwo
     long long ts = now;
     sql << "INSERT INTO users (username, display_name, password_hash, role, active, created_at, "
            "updated_at) VALUES (:u, :d, :p, :r, 1, :c, :c2) RETURNING id",
-        soci::use(u.username), soci::use(u.display_name), soci::use(password_hash),
-        soci::use(role), soci::use(ts), soci::use(ts), soci::into(id);
+        soci::use(u.username), soci::use(u.display_name), soci::use(password_hash), soci::use(role),
+        soci::use(ts), soci::use(ts), soci::into(id);
     return User{id, u.username, u.display_name, u.role, true, now};
   });
 }
@@ -141,8 +141,8 @@ core::Result<std::optional<StoredSession>> UserStore::FindSession(const std::str
     std::string csrf;
     sql << "SELECT user_id, csrf_token, expires_at, last_seen_at, created_at FROM sessions "
            "WHERE token_hash = :h",
-        soci::use(token_hash), soci::into(uid), soci::into(csrf), soci::into(exp),
-        soci::into(seen), soci::into(created);
+        soci::use(token_hash), soci::into(uid), soci::into(csrf), soci::into(exp), soci::into(seen),
+        soci::into(created);
     if (!sql.got_data()) return std::nullopt;
     return StoredSession{uid, csrf, exp, seen, created};
   });

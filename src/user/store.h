@@ -30,7 +30,8 @@ class UserStore {
   // nullopt when unknown.
   core::Result<std::optional<User>> FindById(int64_t id);
   // The user and the stored password hash; nullopt when unknown.
-  core::Result<std::optional<std::pair<User, std::string>>> FindForLogin(const std::string& username);
+  core::Result<std::optional<std::pair<User, std::string>>> FindForLogin(
+      const std::string& username);
   core::Result<std::vector<User>> List();
   core::Result<int64_t> Count();
 

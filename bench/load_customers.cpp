@@ -1,0 +1,357 @@
+// load_customers: creates N customers through POST /api/v1/customers with C concurrent
+// keep-alive HTTP/1.1 connections (one blocking thread each) and reports customers/s.
+//
+//   load_customers --port P --token T [--host 127.0.0.1] [--count 100000] [--clients 8]
+//                  [--numbers FILE]
+//
+// Bodies are realistic and distinct: a Chinese name, a company, one mobile number written
+// in a messy format, for half of the customers a fixed line (sometimes with 转 extension),
+// and an email. Every number is unique within a run (bijections of the customer index).
+// --numbers writes one URL-encoded stored number per line, in varied formats, for the
+// caller-ID lookup run (bench/lookup.lua).
+//
+// Output: human lines, then one machine line starting with "RESULT ".
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cctype>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr const char* kSurnames[][2] = {
+    {"王", "wang"}, {"李", "li"},    {"张", "zhang"}, {"刘", "liu"},  {"陈", "chen"},
+    {"杨", "yang"}, {"黄", "huang"}, {"赵", "zhao"},  {"吴", "wu"},   {"周", "zhou"},
+    {"徐", "xu"},   {"孙", "sun"},   {"马", "ma"},    {"朱", "zhu"},  {"胡", "hu"},
+    {"郭", "guo"},  {"何", "he"},    {"高", "gao"},   {"林", "lin"},  {"罗", "luo"},
+    {"郑", "zheng"}, {"梁", "liang"}, {"谢", "xie"},  {"宋", "song"}, {"唐", "tang"},
+    {"韩", "han"},  {"冯", "feng"},  {"邓", "deng"},  {"曹", "cao"},  {"彭", "peng"},
+    {"欧阳", "ouyang"}, {"司马", "sima"}};
+constexpr const char* kGiven[][2] = {
+    {"伟", "wei"},   {"芳", "fang"},  {"娜", "na"},     {"敏", "min"},   {"静", "jing"},
+    {"丽", "li"},    {"强", "qiang"}, {"磊", "lei"},    {"军", "jun"},   {"洋", "yang"},
+    {"勇", "yong"},  {"艳", "yan"},   {"杰", "jie"},    {"娟", "juan"},  {"涛", "tao"},
+    {"明", "ming"},  {"超", "chao"},  {"秀英", "xiuying"}, {"霞", "xia"}, {"平", "ping"},
+    {"刚", "gang"},  {"桂英", "guiying"}, {"建华", "jianhua"}, {"志强", "zhiqiang"},
+    {"海燕", "haiyan"}, {"晓东", "xiaodong"}, {"文博", "wenbo"}, {"子涵", "zihan"}};
+constexpr const char* kCities[] = {"秦皇岛", "北京", "上海", "广州", "深圳", "杭州",
+                                   "成都",   "武汉", "南京", "苏州", "天津", "青岛"};
+constexpr const char* kWords[] = {"海港", "华信", "恒达", "鑫源", "东方", "长城", "金桥",
+                                  "瑞丰", "宏图", "新世纪", "远航", "中联", "天成", "博雅"};
+constexpr const char* kTrades[] = {"贸易", "科技", "机械制造", "电子", "物流", "建材",
+                                   "食品", "医药", "文化传媒", "化工", "纺织", "信息技术"};
+constexpr const char* kSuffixes[] = {"有限公司", "股份有限公司", "有限责任公司", "商行",
+                                     "集团有限公司", "(中国)有限公司"};
+constexpr const char* kTitles[] = {"", "采购经理", "总经理", "财务", "行政主管", "技术总监"};
+constexpr const char* kSources[] = {"展会", "官网", "电话咨询", "转介绍", "广告", "老客户"};
+constexpr const char* kDomains[] = {"163.com", "qq.com", "126.com", "example.com",
+                                    "sina.com", "foxmail.com"};
+constexpr const char* kMobilePrefixes[] = {"130", "131", "132", "133", "135", "136", "137",
+                                           "138", "139", "150", "151", "152", "155", "156",
+                                           "157", "158", "159", "166", "176", "177", "178",
+                                           "180", "181", "182", "183", "185", "186", "187",
+                                           "188", "189", "198", "199"};
+struct Area {
+  const char* code;  // without the trunk 0
+  int digits;        // subscriber number length
+  char lead;         // first subscriber digit
+};
+constexpr Area kAreas[] = {{"10", 8, '6'},  {"21", 8, '6'},  {"20", 8, '3'},
+                           {"335", 7, '3'}, {"571", 8, '8'}, {"755", 8, '2'},
+                           {"28", 8, '8'},  {"22", 8, '2'}};
+
+template <class T, std::size_t N>
+constexpr std::size_t Len(const T (&)[N]) {
+  return N;
+}
+
+std::string Digits(uint64_t v, int width) {
+  std::string s(width, '0');
+  for (int i = width - 1; i >= 0; --i, v /= 10) s[i] = static_cast<char>('0' + v % 10);
+  return s;
+}
+
+std::string UrlEncode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+struct Generated {
+  std::string body;
+  std::string lookup;  // one stored number, in some format, URL-encoded
+};
+
+// Customer i (0 <= i < 1,000,000): everything derived from i, numbers unique per i.
+Generated Make(uint64_t i) {
+  const auto& sn = kSurnames[(i * 7) % Len(kSurnames)];
+  const auto& gn = kGiven[(i / 3 + i * 11) % Len(kGiven)];
+  std::string name = std::string(sn[0]) + gn[0];
+  std::string company = std::string(kCities[i % Len(kCities)]) + kWords[(i / 5) % Len(kWords)] +
+                        kTrades[(i / 7) % Len(kTrades)] + kSuffixes[(i / 3) % Len(kSuffixes)];
+  // Mobile: prefix by i mod 32, 8 digits by an odd, non-multiple-of-5 multiplier mod 1e8.
+  std::string prefix = kMobilePrefixes[i % Len(kMobilePrefixes)];
+  std::string rest = Digits((i * 48271 + 13579) % 100000000, 8);
+  std::string m = prefix + rest;
+  std::string mobile;
+  switch (i % 6) {
+    case 0: mobile = prefix + "-" + rest.substr(0, 4) + "-" + rest.substr(4); break;
+    case 1: mobile = prefix + " " + rest.substr(0, 4) + " " + rest.substr(4); break;
+    case 2: mobile = "+86 " + prefix + " " + rest.substr(0, 4) + " " + rest.substr(4); break;
+    case 3: mobile = m; break;
+    case 4: mobile = "(+86)" + m; break;
+    default: mobile = " " + prefix + "-" + rest.substr(0, 3) + "-" + rest.substr(3) + " "; break;
+  }
+  std::string phones = R"({"number":")" + mobile + R"(","label":"手机"})";
+  std::string fixed_e164_local;  // area + subscriber, for the lookup file
+  if (i % 2 == 1) {
+    const Area& a = kAreas[(i / 2) % Len(kAreas)];
+    uint64_t mod = a.digits == 8 ? 10000000 : 1000000;
+    std::string sub = std::string(1, a.lead) + Digits((i * 7919 + 4242) % mod, a.digits - 1);
+    fixed_e164_local = std::string(a.code) + sub;
+    std::string fixed;
+    switch ((i / 2) % 4) {
+      case 0: fixed = "0" + std::string(a.code) + "-" + sub + " 转 " + std::to_string(10 + i % 90); break;
+      case 1: fixed = "(0" + std::string(a.code) + ") " + sub.substr(0, 4) + " " + sub.substr(4); break;
+      case 2: fixed = "0" + std::string(a.code) + sub; break;
+      default: fixed = "+86-" + std::string(a.code) + "-" + sub; break;
+    }
+    phones += R"(,{"number":")" + fixed + R"(","label":"办公"})";
+  }
+  std::string email = std::string(sn[1]) + "." + gn[1] + std::to_string(i) + "@" +
+                      kDomains[i % Len(kDomains)];
+  std::string body = R"({"name":")" + name + R"(","company":")" + company + R"(","title":")" +
+                     kTitles[i % Len(kTitles)] + R"(","source":")" + kSources[i % Len(kSources)] +
+                     R"(","phones":[)" + phones + R"(],"emails":[{"address":")" + email +
+                     R"(","label":"工作"}]})";
+  // Lookup formats, as a caller-ID integration would send them.
+  std::string q;
+  switch ((i / 3) % 7) {
+    case 0: q = m; break;
+    case 1: q = "+86" + m; break;
+    case 2: q = "0086" + m; break;
+    case 3: q = "+86 " + prefix + " " + rest.substr(0, 4) + " " + rest.substr(4); break;
+    case 4: q = prefix + "-" + rest.substr(0, 4) + "-" + rest.substr(4); break;
+    case 5: q = fixed_e164_local.empty() ? m : "0" + fixed_e164_local; break;
+    default: q = fixed_e164_local.empty() ? "86" + m : "+86" + fixed_e164_local; break;
+  }
+  return {std::move(body), UrlEncode(q)};
+}
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string token;
+  uint64_t count = 100000;
+  int clients = 8;
+  std::string numbers;
+};
+
+int Connect(const Options& o) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(o.port));
+  if (::inet_pton(AF_INET, o.host.c_str(), &addr.sin_addr) != 1 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+bool SendAll(int fd, const std::string& s) {
+  std::size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    off += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Reads one response with Content-Length; returns the status (0 on failure), body in *body.
+// `buf` keeps bytes past the response (there are none without pipelining, but be correct).
+int ReadResponse(int fd, std::string& buf, std::string* body, bool* close_after) {
+  std::size_t head_end;
+  char tmp[16384];
+  while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
+    ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+    if (n <= 0) return 0;
+    buf.append(tmp, static_cast<std::size_t>(n));
+  }
+  std::string head = buf.substr(0, head_end);
+  std::string lower = head;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  int status = 0;
+  if (head.size() > 12) status = std::atoi(head.c_str() + 9);
+  std::size_t len = 0;
+  if (auto p = lower.find("\r\ncontent-length:"); p != std::string::npos) {
+    len = std::strtoull(lower.c_str() + p + 17, nullptr, 10);
+  } else if (lower.find("transfer-encoding") != std::string::npos) {
+    std::fprintf(stderr, "load_customers: chunked responses are not supported\n");
+    return 0;
+  }
+  *close_after = lower.find("\r\nconnection: close") != std::string::npos;
+  std::size_t total = head_end + 4 + len;
+  while (buf.size() < total) {
+    ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+    if (n <= 0) return 0;
+    buf.append(tmp, static_cast<std::size_t>(n));
+  }
+  if (body) body->assign(buf, head_end + 4, len);
+  buf.erase(0, total);
+  return status;
+}
+
+double Percentile(std::vector<uint32_t>& v, double p) {
+  if (v.empty()) return 0;
+  std::size_t k = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return v[k] / 1000.0;
+}
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: load_customers --port P --token T [--host H] [--count N] [--clients C] "
+               "[--numbers FILE]\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i + 1 >= argc) return Usage();
+    std::string v = argv[++i];
+    if (a == "--host") o.host = v;
+    else if (a == "--port") o.port = std::atoi(v.c_str());
+    else if (a == "--token") o.token = v;
+    else if (a == "--count") o.count = std::strtoull(v.c_str(), nullptr, 10);
+    else if (a == "--clients") o.clients = std::atoi(v.c_str());
+    else if (a == "--numbers") o.numbers = v;
+    else return Usage();
+  }
+  if (o.port <= 0 || o.token.empty() || o.clients <= 0) return Usage();
+  if (o.count > 1000000) {
+    std::fprintf(stderr, "load_customers: at most 1,000,000 customers (numbers stay unique)\n");
+    return 2;
+  }
+
+  // Bodies are generated up front so the timed part is the HTTP exchange only.
+  std::vector<std::string> requests(o.count);
+  std::vector<std::string> lookups(o.count);
+  std::size_t body_bytes = 0;
+  for (uint64_t i = 0; i < o.count; ++i) {
+    Generated g = Make(i);
+    body_bytes += g.body.size();
+    requests[i] = "POST /api/v1/customers HTTP/1.1\r\nHost: " + o.host + ":" +
+                  std::to_string(o.port) + "\r\nAuthorization: Bearer " + o.token +
+                  "\r\nContent-Type: application/json\r\nContent-Length: " +
+                  std::to_string(g.body.size()) + "\r\n\r\n" + g.body;
+    lookups[i] = std::move(g.lookup);
+  }
+  if (!o.numbers.empty()) {
+    std::ofstream f(o.numbers);
+    for (const auto& l : lookups) f << l << '\n';
+    if (!f) {
+      std::fprintf(stderr, "load_customers: cannot write %s\n", o.numbers.c_str());
+      return 1;
+    }
+  }
+
+  std::atomic<uint64_t> next{0}, created{0}, failed{0};
+  std::mutex mu;
+  std::vector<uint32_t> latencies_us;
+  latencies_us.reserve(o.count);
+  std::string first_error;
+  auto worker = [&] {
+    std::vector<uint32_t> mine;
+    std::string buf, body;
+    int fd = Connect(o);
+    for (;;) {
+      uint64_t i = next.fetch_add(1);
+      if (i >= o.count) break;
+      auto t0 = std::chrono::steady_clock::now();
+      bool close_after = false;
+      int status = 0;
+      for (int attempt = 0; attempt < 2 && status == 0; ++attempt) {
+        if (fd < 0) fd = Connect(o);
+        if (fd >= 0 && SendAll(fd, requests[i])) {
+          status = ReadResponse(fd, buf, &body, &close_after);
+        }
+        if (status == 0 && fd >= 0) {
+          ::close(fd);
+          fd = -1;
+          buf.clear();
+          if (attempt == 0) continue;
+        }
+      }
+      auto t1 = std::chrono::steady_clock::now();
+      mine.push_back(static_cast<uint32_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count()));
+      if (status == 201) {
+        created.fetch_add(1);
+      } else {
+        failed.fetch_add(1);
+        std::lock_guard<std::mutex> l(mu);
+        if (first_error.empty()) {
+          first_error = "HTTP " + std::to_string(status) + " " + body.substr(0, 400);
+        }
+      }
+      if (close_after && fd >= 0) {
+        ::close(fd);
+        fd = -1;
+        buf.clear();
+      }
+    }
+    if (fd >= 0) ::close(fd);
+    std::lock_guard<std::mutex> l(mu);
+    latencies_us.insert(latencies_us.end(), mine.begin(), mine.end());
+  };
+
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < o.clients; ++c) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  double rate = static_cast<double>(created.load()) / secs;
+  double p50 = Percentile(latencies_us, 50), p99 = Percentile(latencies_us, 99);
+  if (!first_error.empty()) std::fprintf(stderr, "first failure: %s\n", first_error.c_str());
+  std::printf("RESULT created=%llu failed=%llu seconds=%.3f rate=%.0f p50_ms=%.2f p99_ms=%.2f "
+              "avg_body_bytes=%.0f\n",
+              static_cast<unsigned long long>(created.load()),
+              static_cast<unsigned long long>(failed.load()), secs, rate, p50, p99,
+              o.count ? static_cast<double>(body_bytes) / static_cast<double>(o.count) : 0.0);
+  return failed.load() == 0 ? 0 : 1;
+}
