@@ -220,6 +220,7 @@ json LookupToJson(const LookupResult& r) {
   return {{"number",
            {{"e164", r.number.e164},
             {"extension", r.number.extension},
+            {"display", r.number.display},
             {"valid", r.number.valid},
             {"region", r.number.region},
             {"type", r.number.type}}},

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
 
 namespace kehu::customer {
@@ -49,6 +50,12 @@ core::Result<ListQuery> ParseListQuery(const Request& r) {
   text("province", q.province);
   text("city", q.city);
   text("stage", q.stage);
+  if (!q.stage.empty() && std::find_if(std::begin(kStages), std::end(kStages), [&](const char* st) {
+                            return q.stage == st;
+                          }) == std::end(kStages)) {
+    return std::unexpected(core::Error::BadRequest(
+        "stage is one of potential, intent, won, active, dormant, churned"));
+  }
   for (const char* name : {"created_from", "created_to"}) {
     if (const std::string* v = r.Query(name)) {
       auto t = core::ParseTime(*v);

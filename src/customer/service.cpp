@@ -185,6 +185,10 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
       for (std::size_t i = 0; i < in.phones->size(); ++i) {
         const PhoneInput& p = (*in.phones)[i];
         std::string f = "phones[" + std::to_string(i) + "]";
+        if (core::Trim(p.number).empty()) {
+          errs.push_back({f + ".number", "required", "the phone number is missing"});
+          continue;
+        }
         auto info = phones_.Normalize(p.number, f + ".number");
         if (!info) {
           for (const auto& d : info.error().details()) errs.push_back(d);
@@ -215,6 +219,10 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
       for (std::size_t i = 0; i < in.emails->size(); ++i) {
         const EmailInput& e = (*in.emails)[i];
         std::string f = "emails[" + std::to_string(i) + "]";
+        if (core::Trim(e.address).empty()) {
+          errs.push_back({f + ".address", "required", "the address is missing"});
+          continue;
+        }
         auto addr = core::NormalizeEmail(e.address, f + ".address");
         if (!addr) {
           for (const auto& d : addr.error().details()) errs.push_back(d);

@@ -89,19 +89,86 @@ void CheckCodeFree(soci::session& sql, const std::string& code, long long self_i
   }
 }
 
-void WriteIndex(soci::session& sql, long long id, const std::vector<IndexEntry>& index) {
-  sql << "DELETE FROM contact_index WHERE customer_id = :i", soci::use(id);
-  if (index.empty()) return;
+struct IndexInsert {
+  long long id = 0;
   IndexEntry e;
-  soci::statement st =
-      (sql.prepare << "INSERT INTO contact_index (customer_id, kind, bidx, last4, "
-                      "label) VALUES (:i, :k, :b, :l, :lb)",
-       soci::use(id), soci::use(e.kind), soci::use(e.bidx), soci::use(e.last4), soci::use(e.label));
+  soci::statement st;
+  explicit IndexInsert(soci::session& sql)
+      : st((sql.prepare << "INSERT INTO contact_index (customer_id, kind, bidx, last4, label) "
+                           "VALUES (:i, :k, :b, :l, :lb)",
+            soci::use(id), soci::use(e.kind), soci::use(e.bidx), soci::use(e.last4),
+            soci::use(e.label))) {}
+};
+
+void WriteIndex(db::Database& db, soci::session& sql, long long id,
+                const std::vector<IndexEntry>& index, bool replace) {
+  if (replace) sql << "DELETE FROM contact_index WHERE customer_id = :i", soci::use(id);
+  auto& ins = db.Cached<IndexInsert>(sql, "customer.index_insert");
+  ins.id = id;
   for (const IndexEntry& entry : index) {
-    e = entry;
-    st.execute(true);
+    ins.e = entry;
+    ins.st.execute(true);
+    db.Done(ins.st);
   }
 }
+
+// The customers INSERT, prepared once per connection.
+struct CustomerInsert {
+  Row r;
+  soci::indicator code_ind = soci::i_null, owner_ind = soci::i_null;
+  long long owner = 0, created_by = 0, created_at = 0, updated_by = 0, updated_at = 0, version = 0,
+            id = 0;
+  soci::statement st;
+  explicit CustomerInsert(soci::session& sql)
+      : st((sql.prepare
+                << "INSERT INTO customers (code, name, name_key, gender, company, title, "
+                   "phones_enc, emails_enc, id_number_enc, id_number_bidx, credit_code, province, "
+                   "city, district, address_enc, source, owner_id, stage, notes, custom_json, "
+                   "created_by, created_at, updated_by, updated_at, version) VALUES (:code, "
+                   ":name, :nk, :g, :co, :ti, :ph, :em, :idn, :idb, :cc, :pr, :ci, :di, :ad, :so, "
+                   ":ow, :st, :no, :cu, :cb, :ca, :ub, :ua, :v) RETURNING id",
+            soci::use(r.code, code_ind), soci::use(r.name), soci::use(r.name_key),
+            soci::use(r.gender), soci::use(r.company), soci::use(r.title), soci::use(r.phones_enc),
+            soci::use(r.emails_enc), soci::use(r.id_number_enc), soci::use(r.id_number_bidx),
+            soci::use(r.credit_code), soci::use(r.province), soci::use(r.city),
+            soci::use(r.district), soci::use(r.address_enc), soci::use(r.source),
+            soci::use(owner, owner_ind), soci::use(r.stage), soci::use(r.notes),
+            soci::use(r.custom_json), soci::use(created_by), soci::use(created_at),
+            soci::use(updated_by), soci::use(updated_at), soci::use(version), soci::into(id))) {}
+};
+
+// Caller-ID lookup, prepared once per connection.
+struct LookupQuery {
+  std::string bidx;
+  int limit = 0;
+  long long id = 0, owner = 0;
+  soci::indicator owner_ind = soci::i_null;
+  std::string name, company, code, label;
+  soci::statement st;
+  explicit LookupQuery(soci::session& sql)
+      : st((sql.prepare << "SELECT c.id, c.name, c.company, COALESCE(c.code, ''), c.owner_id, "
+                           "i.label FROM contact_index i JOIN customers c ON c.id = "
+                           "i.customer_id WHERE i.bidx = :b AND i.kind = 'phone' AND "
+                           "c.deleted_at IS NULL ORDER BY c.id LIMIT :l",
+            soci::use(bidx), soci::use(limit), soci::into(id), soci::into(name),
+            soci::into(company), soci::into(code), soci::into(owner, owner_ind),
+            soci::into(label))) {}
+};
+
+// One customer by id, prepared once per connection.
+struct GetQuery {
+  long long id = 0;
+  RowReceiver rr;
+  soci::statement st;
+  explicit GetQuery(soci::session& sql) : st(sql) {
+    rr.Bind(st);
+    st.exchange(soci::use(id));
+    st.alloc();
+    st.prepare(std::string("SELECT ") + kColumns +
+               " FROM customers c LEFT JOIN users u ON u.id = c.owner_id WHERE c.id = :id");
+    st.define_and_bind();
+  }
+};
 
 }  // namespace
 
@@ -157,42 +224,34 @@ CREATE INDEX contact_index_customer ON contact_index(customer_id)
 core::Result<int64_t> CustomerStore::Insert(const Row& r, const std::vector<IndexEntry>& index) {
   return db_.Write([&](soci::session& sql) -> int64_t {
     CheckCodeFree(sql, r.code, 0);
-    soci::indicator code_ind = r.code.empty() ? soci::i_null : soci::i_ok;
-    long long owner = r.owner_id.value_or(0);
-    soci::indicator owner_ind = r.owner_id ? soci::i_ok : soci::i_null;
-    long long created_by = r.created_by, created_at = r.created_at, updated_by = r.updated_by,
-              updated_at = r.updated_at, version = r.version, id = 0;
-    sql << "INSERT INTO customers (code, name, name_key, gender, company, title, phones_enc, "
-           "emails_enc, id_number_enc, id_number_bidx, credit_code, province, city, district, "
-           "address_enc, source, owner_id, stage, notes, custom_json, created_by, created_at, "
-           "updated_by, updated_at, version) VALUES (:code, :name, :nk, :g, :co, :ti, :ph, :em, "
-           ":idn, :idb, :cc, :pr, :ci, :di, :ad, :so, :ow, :st, :no, :cu, :cb, :ca, :ub, :ua, :v) "
-           "RETURNING id",
-        soci::use(r.code, code_ind), soci::use(r.name), soci::use(r.name_key), soci::use(r.gender),
-        soci::use(r.company), soci::use(r.title), soci::use(r.phones_enc), soci::use(r.emails_enc),
-        soci::use(r.id_number_enc), soci::use(r.id_number_bidx), soci::use(r.credit_code),
-        soci::use(r.province), soci::use(r.city), soci::use(r.district), soci::use(r.address_enc),
-        soci::use(r.source), soci::use(owner, owner_ind), soci::use(r.stage), soci::use(r.notes),
-        soci::use(r.custom_json), soci::use(created_by), soci::use(created_at),
-        soci::use(updated_by), soci::use(updated_at), soci::use(version), soci::into(id);
-    WriteIndex(sql, id, index);
+    auto& ins = db_.Cached<CustomerInsert>(sql, "customer.insert");
+    ins.r = r;
+    ins.code_ind = r.code.empty() ? soci::i_null : soci::i_ok;
+    ins.owner = r.owner_id.value_or(0);
+    ins.owner_ind = r.owner_id ? soci::i_ok : soci::i_null;
+    ins.created_by = r.created_by;
+    ins.created_at = r.created_at;
+    ins.updated_by = r.updated_by;
+    ins.updated_at = r.updated_at;
+    ins.version = r.version;
+    ins.st.execute(true);
+    long long id = ins.id;
+    db_.Done(ins.st);
+    WriteIndex(db_, sql, id, index, /*replace=*/false);
     return id;
   });
 }
 
 core::Result<std::optional<Row>> CustomerStore::Get(int64_t id, bool include_deleted) {
   return db_.Read([&](soci::session& sql) -> std::optional<Row> {
-    RowReceiver rr;
-    long long lid = id;
-    soci::statement st(sql);
-    rr.Bind(st);
-    st.exchange(soci::use(lid));
-    st.alloc();
-    st.prepare(std::string("SELECT ") + kColumns +
-               " FROM customers c LEFT JOIN users u ON u.id = c.owner_id WHERE c.id = :id");
-    st.define_and_bind();
-    if (!st.execute(true)) return std::nullopt;
-    Row r = rr.Take();
+    auto& q = db_.Cached<GetQuery>(sql, "customer.get");
+    q.id = id;
+    bool found = q.st.execute(true);
+    std::optional<Row> row;
+    if (found) row = q.rr.Take();
+    db_.Done(q.st);
+    if (!row) return std::nullopt;
+    Row r = std::move(*row);
     if (r.deleted_at && !include_deleted) return std::nullopt;
     return r;
   });
@@ -233,7 +292,7 @@ core::Result<UpdateOutcome> CustomerStore::Update(const Row& r, int64_t expected
       if (!sql.got_data() || deleted_ind == soci::i_ok) return UpdateOutcome::kNotFound;
       return UpdateOutcome::kStale;
     }
-    WriteIndex(sql, id, index);
+    WriteIndex(db_, sql, id, index, /*replace=*/true);
     return UpdateOutcome::kOk;
   });
 }
@@ -335,22 +394,16 @@ core::Result<std::vector<LookupHit>> CustomerStore::LookupPhone(const std::strin
                                                                 int limit) {
   return db_.Read([&](soci::session& sql) {
     std::vector<LookupHit> out;
-    long long id = 0, owner = 0;
-    soci::indicator owner_ind = soci::i_null;
-    std::string name, company, code, label;
-    soci::statement st =
-        (sql.prepare << "SELECT c.id, c.name, c.company, COALESCE(c.code, ''), c.owner_id, "
-                        "i.label FROM contact_index i JOIN customers c ON c.id = i.customer_id "
-                        "WHERE i.bidx = :b AND i.kind = 'phone' AND c.deleted_at IS NULL "
-                        "ORDER BY c.id LIMIT :l",
-         soci::use(bidx), soci::use(limit), soci::into(id), soci::into(name), soci::into(company),
-         soci::into(code), soci::into(owner, owner_ind), soci::into(label));
-    st.execute(false);
-    while (st.fetch()) {
-      LookupHit h{id, name, company, code, label, std::nullopt};
-      if (owner_ind == soci::i_ok) h.owner_id = owner;
+    auto& q = db_.Cached<LookupQuery>(sql, "customer.lookup_phone");
+    q.bidx = bidx;
+    q.limit = limit;
+    q.st.execute(false);
+    while (q.st.fetch()) {
+      LookupHit h{q.id, q.name, q.company, q.code, q.label, std::nullopt};
+      if (q.owner_ind == soci::i_ok) h.owner_id = q.owner;
       if (out.empty() || out.back().id != h.id) out.push_back(std::move(h));
     }
+    db_.Done(q.st);
     return out;
   });
 }

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <optional>
 
@@ -98,8 +99,10 @@ core::Result<std::unique_ptr<Database>> Database::Open(std::string_view url,
   }
   try {
     db->pool_ = std::make_unique<soci::connection_pool>(db->pool_size_);
+    db->caches_.resize(db->pool_size_);
     for (std::size_t i = 0; i < db->pool_size_; ++i) {
       soci::session& s = db->pool_->at(i);
+      db->positions_[&s] = i;
       s.open(*factory, conn);
       if (db->dialect_ == Dialect::kSqlite) {
         s << "PRAGMA journal_mode=WAL";
@@ -108,8 +111,10 @@ core::Result<std::unique_ptr<Database>> Database::Open(std::string_view url,
         s << "PRAGMA busy_timeout=10000";
         s << "PRAGMA cache_size=-16000";
         s << "PRAGMA temp_store=MEMORY";
+        s << "PRAGMA wal_autocheckpoint=0";  // the checkpointer thread does it
       } else {
         s << "SET TIME ZONE 'UTC'";
+        s << "SET client_min_messages = warning";
       }
     }
   } catch (const std::exception& e) {
@@ -117,10 +122,59 @@ core::Result<std::unique_ptr<Database>> Database::Open(std::string_view url,
     return std::unexpected(core::Error(
         core::Code::kUnavailable, "cannot open database " + db->url_for_log_ + ": " + e.what()));
   }
+  if (db->dialect_ == Dialect::kSqlite) {
+    db->sqlite_conn_ = conn;
+    db->checkpointer_ = std::thread([raw = db.get()] { raw->CheckpointLoop(); });
+  }
   return db;
 }
 
-Database::~Database() = default;
+Database::~Database() {
+  if (checkpointer_.joinable()) {
+    {
+      std::lock_guard lock(stop_mu_);
+      stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    checkpointer_.join();
+  }
+  caches_.clear();  // statements before their sessions
+}
+
+void Database::CheckpointLoop() {
+  // A passive checkpoint copies committed WAL frames into the database file and fsyncs without
+  // blocking readers or writers, so writers (synchronous=NORMAL) only append to the WAL. The WAL
+  // restarts from its beginning only when a writer finds it fully checkpointed, which busy
+  // writers never do; so when it has grown, the few frames left are checkpointed again while
+  // holding the write lock, and the next writer restarts it.
+  constexpr int kRestartFrames = 4096;  // ~16 MB of WAL
+  try {
+    soci::session s(soci::sqlite3, sqlite_conn_);
+    s << "PRAGMA busy_timeout=10000";
+    auto checkpoint = [&s] {
+      int busy = 0, log = 0, done = 0;
+      s << "PRAGMA wal_checkpoint(PASSIVE)", soci::into(busy), soci::into(log), soci::into(done);
+      return log;
+    };
+    std::unique_lock lock(stop_mu_);
+    while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_; })) {
+      lock.unlock();
+      try {
+        if (checkpoint() > kRestartFrames) {
+          std::lock_guard writers(write_mu_);
+          checkpoint();
+        }
+      } catch (const std::exception& e) {
+        spdlog::warn("WAL checkpoint failed: {}", e.what());
+      }
+      lock.lock();
+    }
+    lock.unlock();
+    s << "PRAGMA wal_checkpoint(TRUNCATE)";
+  } catch (const std::exception& e) {
+    spdlog::warn("WAL checkpointer stopped: {}", e.what());
+  }
+}
 
 void Database::Begin(soci::session& sql) {
   if (dialect_ == Dialect::kSqlite) {
@@ -148,6 +202,12 @@ void Database::SafeRollback(soci::session& sql) noexcept {
   } catch (const std::exception& e) {
     spdlog::warn("rollback failed: {}", e.what());
   }
+}
+
+void Database::Done(soci::statement& st) const {
+  if (dialect_ != Dialect::kSqlite) return;
+  auto* be = static_cast<soci::sqlite3_statement_backend*>(st.get_backend());
+  if (be && be->stmt_) sqlite3_reset(be->stmt_);
 }
 
 core::Error Database::TranslateException(const std::exception& e) const {

@@ -3,11 +3,14 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -60,16 +63,41 @@ class Database {
   // Returns the versions applied now.
   core::Result<std::vector<int>> Migrate(const std::vector<Migration>& migrations);
 
+  // A prepared statement kept per pooled connection and reused, to avoid re-preparing hot
+  // queries: T(sql) is built the first time `key` is asked for on this connection (T holds the
+  // bound variables and a soci::statement bound to them). Only for the session passed to a
+  // Read/Write callback; the object stays owned by the Database and is not to be kept beyond
+  // the callback. Consume every row of a query so SQLite resets the statement.
+  template <typename T>
+  T& Cached(soci::session& sql, const char* key) {
+    auto& slot = caches_.at(PositionOf(sql))[key];
+    if (!slot) slot = std::shared_ptr<void>(new T(sql), [](void* p) { delete static_cast<T*>(p); });
+    return *static_cast<T*>(slot.get());
+  }
+
+  // Ends the use of a cached statement: on SQLite resets it so it holds no read snapshot (an
+  // open snapshot would keep the WAL from ever restarting). Call after every use.
+  void Done(soci::statement& st) const;
+
   // "ILIKE" on PostgreSQL, "LIKE" on SQLite (case-insensitive for ASCII there).
   const char* ILike() const { return dialect_ == Dialect::kPostgres ? "ILIKE" : "LIKE"; }
 
  private:
   Database() = default;
 
+  // Leases a pooled connection for the lifetime of the guard.
+  struct Lease {
+    soci::connection_pool& pool;
+    std::size_t pos;
+    explicit Lease(soci::connection_pool& p) : pool(p), pos(p.lease()) {}
+    ~Lease() { pool.give_back(pos); }
+  };
+
   template <typename F>
   auto Run(bool write, F&& fn) -> core::Result<std::invoke_result_t<F, soci::session&>> {
     using T = std::invoke_result_t<F, soci::session&>;
-    soci::session sql(*pool_);
+    Lease lease(*pool_);
+    soci::session& sql = pool_->at(lease.pos);
     std::unique_lock<std::mutex> lock(write_mu_, std::defer_lock);
     bool in_tx = false;
     try {
@@ -96,6 +124,8 @@ class Database {
     }
   }
 
+  std::size_t PositionOf(soci::session& sql) const { return positions_.at(&sql); }
+  void CheckpointLoop();
   void Begin(soci::session& sql);
   void Commit(soci::session& sql);
   void SafeRollback(soci::session& sql) noexcept;
@@ -107,6 +137,16 @@ class Database {
   std::size_t pool_size_ = 0;
   std::unique_ptr<soci::connection_pool> pool_;
   std::mutex write_mu_;  // SQLite only: one writing transaction at a time
+  // Constant after Open: pooled session -> its position; per position, its statement cache
+  // (each touched only by the thread holding that connection's lease).
+  std::map<const soci::session*, std::size_t> positions_;
+  std::vector<std::map<std::string, std::shared_ptr<void>>> caches_;
+  // SQLite: WAL checkpoints (and their fsyncs) run on this thread, never under write_mu_.
+  std::thread checkpointer_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;  // guarded by stop_mu_
+  std::string sqlite_conn_;
 };
 
 // True when a SOCI exception is a unique-constraint violation (either engine).

@@ -142,7 +142,9 @@ core::Result<nlohmann::json> FieldService::Validate(const std::string& entity,
         }
         break;
       case Type::kDate:
-        if (!v.is_string() || !core::IsValidDate(v.get<std::string>())) {
+        if (!v.is_string()) {
+          errs.push_back({f, "wrong_type", "must be a date string YYYY-MM-DD"});
+        } else if (!core::IsValidDate(v.get<std::string>())) {
           errs.push_back({f, "invalid_format", "must be a date YYYY-MM-DD"});
         } else {
           out[d.name] = v;

@@ -165,7 +165,7 @@ Response Server::Handle(const restinio::request_handle_t& req, Access access,
   }
   r.body = req->body();
   try {
-    auto qp = restinio::parse_query(req->header().query());
+    auto qp = restinio::parse_query<restinio::parse_query_traits::relaxed>(req->header().query());
     for (const auto& [k, v] : qp) r.query[std::string(k)] = std::string(v);
   } catch (const std::exception& e) {
     return Problem(core::Error::BadRequest("malformed query string"));

@@ -39,7 +39,9 @@ core::Result<User> UserService::Create(const core::Actor& actor, NewUser u) {
     errs.push_back(
         {"username", "invalid_format", "username must be 1-64 characters without spaces"});
   }
-  if (u.password.size() < 8) {
+  if (u.password.empty()) {
+    errs.push_back({"password", "required", "password is required"});
+  } else if (u.password.size() < 8) {
     errs.push_back({"password", "too_short", "password must have at least 8 characters"});
   } else if (u.password.size() > 256) {
     errs.push_back({"password", "too_long", "password must have at most 256 characters"});

@@ -1,0 +1,17 @@
+import { useI18n } from 'vue-i18n'
+import { ElMessage } from 'element-plus'
+import { fieldErrorMap, fieldErrorText, problemText } from '@/utils/errors'
+import type { FieldError } from '@/api/http'
+
+/** Error texts in the current language, and a toast for failures nobody else shows. */
+export function useErrors() {
+  const { t, te } = useI18n()
+  return {
+    problemText: (err: unknown) => problemText(err, t, te),
+    fieldErrorText: (fe: FieldError) => fieldErrorText(fe, t, te),
+    fieldErrorMap: (errors: FieldError[]) => fieldErrorMap(errors, t, te),
+    toastError: (err: unknown) => {
+      ElMessage.error({ message: problemText(err, t, te), grouping: true, showClose: true })
+    },
+  }
+}
