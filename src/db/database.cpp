@@ -99,10 +99,7 @@ core::Result<std::unique_ptr<Database>> Database::Open(std::string_view url,
   }
   try {
     db->pool_ = std::make_unique<soci::connection_pool>(db->pool_size_);
-    db->caches_.resize(db->pool_size_);
-    for (std::size_t i = 0; i < db->pool_size_; ++i) {
-      soci::session& s = db->pool_->at(i);
-      db->positions_[&s] = i;
+    auto configure = [&](soci::session& s) {
       s.open(*factory, conn);
       if (db->dialect_ == Dialect::kSqlite) {
         s << "PRAGMA journal_mode=WAL";
@@ -116,7 +113,18 @@ core::Result<std::unique_ptr<Database>> Database::Open(std::string_view url,
         s << "SET TIME ZONE 'UTC'";
         s << "SET client_min_messages = warning";
       }
+    };
+    for (std::size_t i = 0; i < db->pool_size_; ++i) {
+      soci::session& s = db->pool_->at(i);
+      db->positions_[&s] = i;
+      configure(s);
     }
+    if (db->dialect_ == Dialect::kSqlite) {
+      db->writer_ = std::make_unique<soci::session>();
+      db->positions_[db->writer_.get()] = db->pool_size_;
+      configure(*db->writer_);
+    }
+    db->caches_.resize(db->pool_size_ + 1);
   } catch (const std::exception& e) {
     spdlog::error("cannot open database {}: {}", db->url_for_log_, e.what());
     return std::unexpected(core::Error(
@@ -173,6 +181,45 @@ void Database::CheckpointLoop() {
     s << "PRAGMA wal_checkpoint(TRUNCATE)";
   } catch (const std::exception& e) {
     spdlog::warn("WAL checkpointer stopped: {}", e.what());
+  }
+}
+
+void Database::RunBatch(std::unique_lock<std::mutex>& lock) {
+  constexpr std::size_t kMaxBatch = 256;
+  {
+    std::vector<Job*> batch;
+    if (queue_.size() <= kMaxBatch) {
+      batch.swap(queue_);
+    } else {
+      batch.assign(queue_.begin(), queue_.begin() + kMaxBatch);
+      queue_.erase(queue_.begin(), queue_.begin() + kMaxBatch);
+    }
+    lock.unlock();
+    {
+      std::lock_guard writer(write_mu_);
+      soci::session& sql = *writer_;
+      bool in_tx = false;
+      try {
+        sql << "BEGIN IMMEDIATE";
+        in_tx = true;
+        for (Job* job : batch) {
+          sql << "SAVEPOINT kehu_job";
+          if (job->run(sql)) {
+            sql << "RELEASE kehu_job";
+          } else {
+            sql << "ROLLBACK TO kehu_job";
+            sql << "RELEASE kehu_job";
+          }
+        }
+        sql << "COMMIT";
+      } catch (const std::exception& e) {
+        if (in_tx) SafeRollback(sql);
+        core::Error error = TranslateException(e);
+        for (Job* job : batch) job->fail(error);
+      }
+    }
+    lock.lock();
+    for (Job* job : batch) job->done = true;
   }
 }
 

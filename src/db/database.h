@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -54,8 +55,12 @@ class Database {
     return Run(false, std::forward<F>(fn));
   }
   // Runs fn(session) inside a transaction; commits when fn returns, rolls back on any error.
+  // On SQLite, concurrent writes are group-committed: one thread runs a batch of queued
+  // callbacks in one transaction, each inside its own SAVEPOINT, so a failing callback rolls
+  // back only its own changes. fn must not call Write itself (it would wait on itself).
   template <typename F>
   auto Write(F&& fn) -> core::Result<std::invoke_result_t<F, soci::session&>> {
+    if (dialect_ == Dialect::kSqlite) return GroupWrite(std::forward<F>(fn));
     return Run(true, std::forward<F>(fn));
   }
 
@@ -92,6 +97,55 @@ class Database {
     explicit Lease(soci::connection_pool& p) : pool(p), pos(p.lease()) {}
     ~Lease() { pool.give_back(pos); }
   };
+
+  // One queued SQLite write.
+  struct Job {
+    std::function<bool(soci::session&)> run;       // false: roll back its savepoint
+    std::function<void(const core::Error&)> fail;  // the batch's COMMIT failed
+    bool done = false;                             // guarded by queue_mu_
+  };
+
+  template <typename F>
+  auto GroupWrite(F&& fn) -> core::Result<std::invoke_result_t<F, soci::session&>> {
+    using T = std::invoke_result_t<F, soci::session&>;
+    using R = core::Result<T>;
+    std::optional<R> out;
+    Job job;
+    job.run = [&](soci::session& sql) -> bool {
+      try {
+        if constexpr (std::is_void_v<T>) {
+          fn(sql);
+          out.emplace();
+        } else {
+          out.emplace(fn(sql));
+        }
+        return true;
+      } catch (Abort& a) {
+        out.emplace(std::unexpected(std::move(a.error)));
+      } catch (const std::exception& e) {
+        out.emplace(std::unexpected(TranslateException(e)));
+      }
+      return false;
+    };
+    job.fail = [&](const core::Error& e) { out.emplace(std::unexpected(e)); };
+    std::unique_lock lock(queue_mu_);
+    queue_.push_back(&job);
+    while (!job.done) {
+      if (!leading_) {
+        // Lead one batch (it holds this job unless the queue is long), then hand over.
+        leading_ = true;
+        RunBatch(lock);
+        leading_ = false;
+        done_cv_.notify_all();
+      } else {
+        done_cv_.wait(lock, [&] { return job.done || !leading_; });
+      }
+    }
+    return std::move(*out);
+  }
+  // Takes a batch off the queue and runs it in one transaction. Called with queue_mu_ held;
+  // releases it while the batch runs.
+  void RunBatch(std::unique_lock<std::mutex>& lock);
 
   template <typename F>
   auto Run(bool write, F&& fn) -> core::Result<std::invoke_result_t<F, soci::session&>> {
@@ -136,7 +190,12 @@ class Database {
   std::string url_for_log_;
   std::size_t pool_size_ = 0;
   std::unique_ptr<soci::connection_pool> pool_;
-  std::mutex write_mu_;  // SQLite only: one writing transaction at a time
+  std::unique_ptr<soci::session> writer_;  // SQLite: the one connection batches run on
+  std::mutex write_mu_;                    // SQLite only: one writing transaction at a time
+  std::mutex queue_mu_;
+  std::condition_variable done_cv_;
+  std::vector<Job*> queue_;  // guarded by queue_mu_
+  bool leading_ = false;     // guarded by queue_mu_: a thread is running batches
   // Constant after Open: pooled session -> its position; per position, its statement cache
   // (each touched only by the thread holding that connection's lease).
   std::map<const soci::session*, std::size_t> positions_;
