@@ -99,14 +99,17 @@ core::Result<std::unique_ptr<Database>> Database::Open(std::string_view url,
   }
   try {
     db->pool_ = std::make_unique<soci::connection_pool>(db->pool_size_);
-    auto configure = [&](soci::session& s) {
+    // Each reading connection keeps a modest private page cache; the writer, which modifies
+    // the same index pages over and over, a larger one. (A shared mmap would read faster, but
+    // every connection's mapping counts towards RSS again.)
+    auto configure = [&](soci::session& s, int cache_kib) {
       s.open(*factory, conn);
       if (db->dialect_ == Dialect::kSqlite) {
         s << "PRAGMA journal_mode=WAL";
         s << "PRAGMA synchronous=NORMAL";
         s << "PRAGMA foreign_keys=ON";
         s << "PRAGMA busy_timeout=10000";
-        s << "PRAGMA cache_size=-16000";
+        s << "PRAGMA cache_size=-" + std::to_string(cache_kib);
         s << "PRAGMA temp_store=MEMORY";
         s << "PRAGMA wal_autocheckpoint=0";  // the checkpointer thread does it
       } else {
@@ -117,12 +120,12 @@ core::Result<std::unique_ptr<Database>> Database::Open(std::string_view url,
     for (std::size_t i = 0; i < db->pool_size_; ++i) {
       soci::session& s = db->pool_->at(i);
       db->positions_[&s] = i;
-      configure(s);
+      configure(s, 8000);
     }
     if (db->dialect_ == Dialect::kSqlite) {
       db->writer_ = std::make_unique<soci::session>();
       db->positions_[db->writer_.get()] = db->pool_size_;
-      configure(*db->writer_);
+      configure(*db->writer_, 32000);
     }
     db->caches_.resize(db->pool_size_ + 1);
   } catch (const std::exception& e) {
