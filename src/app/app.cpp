@@ -143,16 +143,16 @@ core::Result<void> Serve(App& app) {
   opts.web_dir = c.web_dir;
   http::Server server(opts, *app.users, *app.idempotency);
 
-  server.Add(restinio::http_method_get(), http::epr::path_to_params("/healthz"),
-             http::Access::kPublic, [](http::Request&) -> core::Result<http::Response> {
-               return http::Response::Json(200, {{"status", "ok"}});
-             });
-  server.Add(restinio::http_method_get(), http::epr::path_to_params("/api/v1/openapi.json"),
-             http::Access::kPublic, [](http::Request&) -> core::Result<http::Response> {
-               http::Response r;
-               r.body = OpenApiJson();
-               return r;
-             });
+  server.AddInline(restinio::http_method_get(), http::epr::path_to_params("/healthz"),
+                   http::Access::kPublic, [](http::Request&) -> core::Result<http::Response> {
+                     return http::Response::Json(200, {{"status", "ok"}});
+                   });
+  server.AddInline(restinio::http_method_get(), http::epr::path_to_params("/api/v1/openapi.json"),
+                   http::Access::kPublic, [](http::Request&) -> core::Result<http::Response> {
+                     http::Response r;
+                     r.body = OpenApiJson();
+                     return r;
+                   });
   user::RegisterRoutes(server, *app.users, /*secure_cookies=*/false);
   field::RegisterRoutes(server, *app.fields);
   customer::RegisterRoutes(server, *app.customers);

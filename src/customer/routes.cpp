@@ -129,12 +129,13 @@ void RegisterRoutes(http::Server& server, CustomerService& svc) {
                    .WithHeader("Location", fmt::format("/api/v1/customers/{}", c->id));
              });
 
-  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/customers/", id_p),
-             Access::kAuthenticated, [&svc](Request& r, int64_t id) -> core::Result<Response> {
-               auto c = svc.Get(r.actor, id);
-               if (!c) return std::unexpected(c.error());
-               return WithEtag(Response::Json(200, ToJson(*c)), *c);
-             });
+  server.AddInline(restinio::http_method_get(), epr::path_to_params("/api/v1/customers/", id_p),
+                   Access::kAuthenticated,
+                   [&svc](Request& r, int64_t id) -> core::Result<Response> {
+                     auto c = svc.Get(r.actor, id);
+                     if (!c) return std::unexpected(c.error());
+                     return WithEtag(Response::Json(200, ToJson(*c)), *c);
+                   });
 
   server.Add(restinio::http_method_patch(), epr::path_to_params("/api/v1/customers/", id_p),
              Access::kAuthenticated, [&svc](Request& r, int64_t id) -> core::Result<Response> {
@@ -164,16 +165,17 @@ void RegisterRoutes(http::Server& server, CustomerService& svc) {
                return WithEtag(Response::Json(200, ToJson(*c)), *c);
              });
 
-  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/lookup/phone"),
-             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
-               const std::string* number = r.Query("number");
-               if (!number || number->empty()) {
-                 return std::unexpected(core::Error::BadRequest("give the number to look up"));
-               }
-               auto hits = svc.LookupPhone(r.actor, *number);
-               if (!hits) return std::unexpected(hits.error());
-               return Response::Json(200, LookupToJson(*hits));
-             });
+  server.AddInline(
+      restinio::http_method_get(), epr::path_to_params("/api/v1/lookup/phone"),
+      Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
+        const std::string* number = r.Query("number");
+        if (!number || number->empty()) {
+          return std::unexpected(core::Error::BadRequest("give the number to look up"));
+        }
+        auto hits = svc.LookupPhone(r.actor, *number);
+        if (!hits) return std::unexpected(hits.error());
+        return Response::Json(200, LookupToJson(*hits));
+      });
 }
 
 }  // namespace kehu::customer

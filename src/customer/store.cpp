@@ -73,14 +73,30 @@ class Params {
   int n_ = 0;
 };
 
-void CheckCodeFree(soci::session& sql, const std::string& code, long long self_id) {
-  if (code.empty()) return;
-  long long other = 0;
+// Which customer other than self_id holds a code, prepared once per connection.
+struct CodeOwnerQuery {
+  std::string code;
+  long long self_id = 0, other = 0, deleted_at = 0;
   soci::indicator deleted_ind = soci::i_null;
-  long long deleted_at = 0;
-  sql << "SELECT id, deleted_at FROM customers WHERE code = :c AND id <> :i", soci::use(code),
-      soci::use(self_id), soci::into(other), soci::into(deleted_at, deleted_ind);
-  if (sql.got_data()) {
+  soci::statement st;
+  explicit CodeOwnerQuery(soci::session& sql)
+      : st((sql.prepare << "SELECT id, deleted_at FROM customers WHERE code = :c AND id <> :i",
+            soci::use(code), soci::use(self_id), soci::into(other),
+            soci::into(deleted_at, deleted_ind))) {}
+};
+
+void CheckCodeFree(db::Database& db, soci::session& sql, const std::string& code,
+                   long long self_id) {
+  if (code.empty()) return;
+  auto& q = db.Cached<CodeOwnerQuery>(sql, "customer.code_owner");
+  q.code = code;
+  q.self_id = self_id;
+  q.deleted_ind = soci::i_null;
+  const bool found = q.st.execute(true);
+  const long long other = q.other;
+  const soci::indicator deleted_ind = q.deleted_ind;
+  db.Done(q.st);
+  if (found) {
     std::string where = deleted_ind == soci::i_ok ? " (in the recycle bin)" : "";
     throw db::Abort{core::Error::Conflict(
         "customer code " + code + " is already used by customer " + std::to_string(other) + where,
@@ -149,7 +165,7 @@ struct LookupQuery {
       : st((sql.prepare << "SELECT c.id, c.name, c.company, COALESCE(c.code, ''), c.owner_id, "
                            "i.label FROM contact_index i JOIN customers c ON c.id = "
                            "i.customer_id WHERE i.bidx = :b AND i.kind = 'phone' AND "
-                           "c.deleted_at IS NULL ORDER BY c.id LIMIT :l",
+                           "c.deleted_at IS NULL ORDER BY i.customer_id LIMIT :l",
             soci::use(bidx), soci::use(limit), soci::into(id), soci::into(name),
             soci::into(company), soci::into(code), soci::into(owner, owner_ind),
             soci::into(label))) {}
@@ -218,12 +234,18 @@ CREATE TABLE contact_index (
 CREATE INDEX contact_index_bidx ON contact_index(bidx);
 CREATE INDEX contact_index_last4 ON contact_index(last4);
 CREATE INDEX contact_index_customer ON contact_index(customer_id)
+)SQL"},
+          // Caller ID reads only this index (covering, already in customer order): no table
+          // lookup into contact_index and no sort.
+          {5, "covering caller-ID index", R"SQL(
+CREATE INDEX contact_index_lookup ON contact_index(bidx, kind, customer_id, label);
+DROP INDEX contact_index_bidx
 )SQL"}};
 }
 
 core::Result<int64_t> CustomerStore::Insert(const Row& r, const std::vector<IndexEntry>& index) {
   return db_.Write([&](soci::session& sql) -> int64_t {
-    CheckCodeFree(sql, r.code, 0);
+    CheckCodeFree(db_, sql, r.code, 0);
     auto& ins = db_.Cached<CustomerInsert>(sql, "customer.insert");
     ins.r = r;
     ins.code_ind = r.code.empty() ? soci::i_null : soci::i_ok;
@@ -261,7 +283,7 @@ core::Result<UpdateOutcome> CustomerStore::Update(const Row& r, int64_t expected
                                                   const std::vector<IndexEntry>& index) {
   return db_.Write([&](soci::session& sql) -> UpdateOutcome {
     long long id = r.id, expected = expected_version;
-    CheckCodeFree(sql, r.code, id);
+    CheckCodeFree(db_, sql, r.code, id);
     soci::indicator code_ind = r.code.empty() ? soci::i_null : soci::i_ok;
     long long owner = r.owner_id.value_or(0);
     soci::indicator owner_ind = r.owner_id ? soci::i_ok : soci::i_null;

@@ -187,6 +187,50 @@ void Database::CheckpointLoop() {
   }
 }
 
+namespace {
+
+// A statement without parameters, prepared once per connection through Database::Cached.
+template <const char* kSql>
+struct FixedStatement {
+  soci::statement st;
+  explicit FixedStatement(soci::session& sql) : st((sql.prepare << kSql)) {}
+};
+constexpr char kBeginImmediate[] = "BEGIN IMMEDIATE";
+constexpr char kCommit[] = "COMMIT";
+constexpr char kSavepoint[] = "SAVEPOINT kehu_job";
+constexpr char kRelease[] = "RELEASE kehu_job";
+constexpr char kRollbackTo[] = "ROLLBACK TO kehu_job";
+
+}  // namespace
+
+void Database::RunFixed(soci::session& sql, const char* key, FixedKind kind) {
+  soci::statement* st = nullptr;
+  switch (kind) {
+    case FixedKind::kBegin:
+      st = &Cached<FixedStatement<kBeginImmediate>>(sql, key).st;
+      break;
+    case FixedKind::kCommit:
+      st = &Cached<FixedStatement<kCommit>>(sql, key).st;
+      break;
+    case FixedKind::kSavepoint:
+      st = &Cached<FixedStatement<kSavepoint>>(sql, key).st;
+      break;
+    case FixedKind::kRelease:
+      st = &Cached<FixedStatement<kRelease>>(sql, key).st;
+      break;
+    case FixedKind::kRollbackTo:
+      st = &Cached<FixedStatement<kRollbackTo>>(sql, key).st;
+      break;
+  }
+  try {
+    st->execute(true);
+  } catch (...) {
+    Done(*st);
+    throw;
+  }
+  Done(*st);
+}
+
 void Database::RunBatch(std::unique_lock<std::mutex>& lock) {
   constexpr std::size_t kMaxBatch = 256;
   {
@@ -203,18 +247,16 @@ void Database::RunBatch(std::unique_lock<std::mutex>& lock) {
       soci::session& sql = *writer_;
       bool in_tx = false;
       try {
-        sql << "BEGIN IMMEDIATE";
+        // The five transaction statements are prepared once: re-preparing them for every job
+        // cost more than the inserts of a small customer.
+        RunFixed(sql, "db.begin", FixedKind::kBegin);
         in_tx = true;
         for (Job* job : batch) {
-          sql << "SAVEPOINT kehu_job";
-          if (job->run(sql)) {
-            sql << "RELEASE kehu_job";
-          } else {
-            sql << "ROLLBACK TO kehu_job";
-            sql << "RELEASE kehu_job";
-          }
+          RunFixed(sql, "db.savepoint", FixedKind::kSavepoint);
+          if (!job->run(sql)) RunFixed(sql, "db.rollback_to", FixedKind::kRollbackTo);
+          RunFixed(sql, "db.release", FixedKind::kRelease);
         }
-        sql << "COMMIT";
+        RunFixed(sql, "db.commit", FixedKind::kCommit);
       } catch (const std::exception& e) {
         if (in_tx) SafeRollback(sql);
         core::Error error = TranslateException(e);

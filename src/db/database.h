@@ -180,6 +180,9 @@ class Database {
 
   std::size_t PositionOf(soci::session& sql) const { return positions_.at(&sql); }
   void CheckpointLoop();
+  enum class FixedKind { kBegin, kCommit, kSavepoint, kRelease, kRollbackTo };
+  // Runs one of the batch's transaction statements, prepared once per connection.
+  void RunFixed(soci::session& sql, const char* key, FixedKind kind);
   void Begin(soci::session& sql);
   void Commit(soci::session& sql);
   void SafeRollback(soci::session& sql) noexcept;

@@ -125,13 +125,13 @@ Response Server::ServeStatic(const std::string& path) const {
 }
 
 restinio::request_handling_status_t Server::Dispatch(const restinio::request_handle_t& req,
-                                                     Access access, Handler handler) {
+                                                     Access access, Exec exec, Handler handler) {
   if (draining_.load()) {
     Send(req, Problem(503, "unavailable", "Service unavailable", "the server is shutting down"));
     return restinio::request_accepted();
   }
   in_flight_.fetch_add(1);
-  asio::post(*workers_, [this, req, access, handler = std::move(handler)] {
+  auto work = [this, req, access, handler = std::move(handler)] {
     Response resp;
     try {
       resp = Handle(req, access, handler);
@@ -143,7 +143,12 @@ restinio::request_handling_status_t Server::Dispatch(const restinio::request_han
     }
     Send(req, resp);
     in_flight_.fetch_sub(1);
-  });
+  };
+  if (exec == Exec::kInline) {
+    work();
+  } else {
+    asio::post(*workers_, std::move(work));
+  }
   return restinio::request_accepted();
 }
 

@@ -47,13 +47,17 @@ class Server {
 
   // Registers a route. `path` is an easy_parser_router path (epr::path_to_params(...)); the
   // handler receives our Request plus the path's typed parameters.
+  // Handlers run on the worker pool, so a slow one (a password hash, a wide search, a write
+  // waiting for its group commit) never holds up the I/O threads.
   template <typename Path, typename Fn>
   void Add(restinio::http_method_id_t method, Path path, Access access, Fn fn) {
-    router_->add_handler(
-        method, std::move(path),
-        [this, access, fn](const restinio::request_handle_t& req, auto... params) {
-          return Dispatch(req, access, [fn, params...](Request& r) { return fn(r, params...); });
-        });
+    AddRoute(method, std::move(path), access, Exec::kWorker, std::move(fn));
+  }
+  // For handlers whose work is small and bounded (a read by key, such as caller-ID lookup):
+  // they run on the I/O thread that parsed the request, which saves two thread hand-offs.
+  template <typename Path, typename Fn>
+  void AddInline(restinio::http_method_id_t method, Path path, Access access, Fn fn) {
+    AddRoute(method, std::move(path), access, Exec::kInline, std::move(fn));
   }
 
   // Serves until SIGTERM/SIGINT, then stops accepting work, lets requests in flight finish
@@ -61,8 +65,18 @@ class Server {
   core::Result<void> Run(const std::function<void(const std::string&)>& on_listening);
 
  private:
+  enum class Exec { kWorker, kInline };
+  template <typename Path, typename Fn>
+  void AddRoute(restinio::http_method_id_t method, Path path, Access access, Exec exec, Fn fn) {
+    router_->add_handler(
+        method, std::move(path),
+        [this, access, exec, fn](const restinio::request_handle_t& req, auto... params) {
+          return Dispatch(req, access, exec,
+                          [fn, params...](Request& r) { return fn(r, params...); });
+        });
+  }
   restinio::request_handling_status_t Dispatch(const restinio::request_handle_t& req, Access access,
-                                               Handler handler);
+                                               Exec exec, Handler handler);
   Response Handle(const restinio::request_handle_t& req, Access access, const Handler& handler);
   Response Authenticate(Request& r, bool& ok);
   Response WithIdempotency(Request& r, const Handler& handler);

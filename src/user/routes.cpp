@@ -87,14 +87,15 @@ void RegisterRoutes(http::Server& server, UserService& svc, bool secure_cookies)
                    "Set-Cookie", "kehu_session=" + cookie_attrs + "; Max-Age=0");
              });
 
-  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/auth/me"),
-             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
-               auto u = svc.Get(r.actor, r.actor.user_id);
-               return Response::Json(
-                   200, {{"user", ActorJson(r.actor, u ? &*u : nullptr)},
-                         {"csrf_token", r.csrf_token.empty() ? nlohmann::json(nullptr)
-                                                             : nlohmann::json(r.csrf_token)}});
-             });
+  server.AddInline(
+      restinio::http_method_get(), epr::path_to_params("/api/v1/auth/me"), Access::kAuthenticated,
+      [&svc](Request& r) -> core::Result<Response> {
+        auto u = svc.Get(r.actor, r.actor.user_id);
+        return Response::Json(
+            200, {{"user", ActorJson(r.actor, u ? &*u : nullptr)},
+                  {"csrf_token",
+                   r.csrf_token.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.csrf_token)}});
+      });
 
   server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/users"),
              Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
