@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "access/routes.h"
+#include "audit/routes.h"
 #include "core/time.h"
 #include "customer/routes.h"
 #include "field/routes.h"
@@ -87,7 +89,7 @@ core::Result<void> ResolveConfig(Config& c, const std::set<std::string>& set) {
 std::vector<db::Migration> AllMigrations() {
   std::vector<db::Migration> all;
   for (auto part : {user::Migrations(), customer::Migrations(), field::Migrations(),
-                    idempotency::Migrations()}) {
+                    idempotency::Migrations(), access::Migrations(), audit::Migrations()}) {
     all.insert(all.end(), part.begin(), part.end());
   }
   return all;
@@ -111,13 +113,19 @@ core::Result<std::unique_ptr<App>> App::Open(const Config& config, std::size_t p
   a->cipher = std::make_unique<crypto::FieldCipher>(a->keys);
   a->bidx = std::make_unique<crypto::BlindIndex>(a->keys);
   a->phones = std::make_unique<phone::Normalizer>(config.default_region);
+  a->audit_store = std::make_unique<audit::AuditStore>(*a->db);
+  a->audit = std::make_unique<audit::AuditLog>(*a->audit_store);
+  a->access_store = std::make_unique<access::AccessStore>(*a->db);
+  a->access = std::make_unique<access::AccessService>(*a->access_store, *a->audit);
   a->user_store = std::make_unique<user::UserStore>(*a->db);
-  a->users = std::make_unique<user::UserService>(*a->user_store);
+  a->users = std::make_unique<user::UserService>(*a->user_store, *a->access, *a->audit);
   a->field_store = std::make_unique<field::FieldStore>(*a->db);
-  a->fields = std::make_unique<field::FieldService>(*a->field_store, customer::BuiltinFieldNames());
+  a->fields = std::make_unique<field::FieldService>(*a->field_store, customer::BuiltinFieldNames(),
+                                                    *a->audit);
   a->customer_store = std::make_unique<customer::CustomerStore>(*a->db);
-  a->customers = std::make_unique<customer::CustomerService>(
-      *a->customer_store, *a->fields, *a->users, *a->phones, *a->cipher, *a->bidx);
+  a->customers = std::make_unique<customer::CustomerService>(*a->customer_store, *a->fields,
+                                                             *a->users, *a->access, *a->audit,
+                                                             *a->phones, *a->cipher, *a->bidx);
   a->idempotency = std::make_unique<idempotency::IdempotencyStore>(*a->db);
   return a;
 }
@@ -154,8 +162,10 @@ core::Result<void> Serve(App& app) {
                      return r;
                    });
   user::RegisterRoutes(server, *app.users, /*secure_cookies=*/false);
+  access::RegisterRoutes(server, *app.access);
   field::RegisterRoutes(server, *app.fields);
   customer::RegisterRoutes(server, *app.customers);
+  audit::RegisterRoutes(server, *app.audit);
 
   (void)app.idempotency->Expire(core::NowMs() - 24LL * 3600 * 1000);
   auto count = app.users->Count();

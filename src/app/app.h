@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "audit/service.h"
 #include "core/error.h"
 #include "crypto/crypto.h"
 #include "customer/service.h"
@@ -43,6 +44,10 @@ class App {
   std::unique_ptr<crypto::FieldCipher> cipher;
   std::unique_ptr<crypto::BlindIndex> bidx;
   std::unique_ptr<phone::Normalizer> phones;
+  std::unique_ptr<audit::AuditStore> audit_store;
+  std::unique_ptr<audit::AuditLog> audit;
+  std::unique_ptr<access::AccessStore> access_store;
+  std::unique_ptr<access::AccessService> access;
   std::unique_ptr<user::UserStore> user_store;
   std::unique_ptr<user::UserService> users;
   std::unique_ptr<field::FieldStore> field_store;

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "app/app.h"
+#include "audit/cli.h"
 #include "user/model.h"
 
 namespace {
@@ -98,9 +99,25 @@ int main(int argc, char** argv) {
   auto* user_add = user_cmd->add_subcommand(
       "add", "add a user; the password is asked for, or read from the first line of stdin");
   user_add->add_option("NAME", username, "login name")->required();
-  user_add->add_flag("--admin", admin, "give the administrator role");
+  std::string role_key, team_name, parent_team;
+  user_add->add_flag("--admin", admin, "give the administrator role (same as --role admin)");
+  user_add->add_option("--role", role_key,
+                       "role key: admin, sales_manager, sales, service, marketing, readonly or "
+                       "one an admin created [sales]");
+  user_add->add_option("--team", team_name, "team the user belongs to (see kehu team list)");
   user_add->add_option("--display-name", display_name, "name shown in the UI");
   auto* user_list = user_cmd->add_subcommand("list", "list users");
+
+  auto* team_cmd = cli.add_subcommand("team", "manage teams (teams nest: --parent)");
+  team_cmd->require_subcommand(1);
+  auto* team_add = team_cmd->add_subcommand("add", "add a team");
+  team_add->add_option("NAME", team_name, "team name")->required();
+  team_add->add_option("--parent", parent_team, "the team it belongs to");
+  auto* team_list = team_cmd->add_subcommand("list", "list teams");
+
+  auto* role_cmd = cli.add_subcommand("role", "show roles");
+  role_cmd->require_subcommand(1);
+  auto* role_list = role_cmd->add_subcommand("list", "list roles with their scope and permissions");
 
   auto* token_cmd = cli.add_subcommand("token", "manage API tokens");
   token_cmd->require_subcommand(1);
@@ -110,7 +127,11 @@ int main(int argc, char** argv) {
   token_create->add_option("USER", username, "user the token acts as")->required();
   token_create->add_option("--name", token_name, "what the token is for")->required();
 
-  for (CLI::App* sub : {user_add, user_list, token_create}) sub->fallthrough();
+  for (CLI::App* sub : {user_add, user_list, token_create, team_add, team_list, role_list}) {
+    sub->fallthrough();
+  }
+
+  auto audit_cmds = kehu::audit::AddCommands(cli);
 
   CLI11_PARSE(cli, argc, argv);
   if (quiet) spdlog::set_level(spdlog::level::warn);
@@ -145,25 +166,84 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (user_add->parsed()) {
+    if (admin && !role_key.empty() && role_key != kehu::access::kAdminRole) {
+      return Fail(kehu::core::Error::BadRequest("--admin and --role " + role_key + " disagree"));
+    }
+    kehu::user::NewUser nu;
+    nu.username = username;
+    nu.display_name = display_name;
+    nu.role =
+        admin ? kehu::access::kAdminRole : (role_key.empty() ? kehu::access::kSalesRole : role_key);
+    if (!team_name.empty()) {
+      auto team = app.access->TeamByName(team_name);
+      if (!team) return Fail(team.error());
+      nu.team_id = team->id;
+    }
     auto pw = ReadPassword();
     if (!pw) return Fail(kehu::core::Error::BadRequest("no password given"));
-    kehu::user::NewUser nu{username, *pw, display_name,
-                           admin ? kehu::core::Role::kAdmin : kehu::core::Role::kMember};
+    nu.password = *pw;
     auto u = app.users->Create(admin_actor, std::move(nu));
     if (!u) return Fail(u.error());
-    std::printf("added %s %s (id %lld)\n", kehu::user::RoleName(u->role), u->username.c_str(),
-                static_cast<long long>(u->id));
+    std::printf("added %s %s (id %lld)%s%s\n", u->role.c_str(), u->username.c_str(),
+                static_cast<long long>(u->id), team_name.empty() ? "" : " in team ",
+                team_name.c_str());
     return 0;
   }
   if (user_list->parsed()) {
     auto users = app.users->List(admin_actor);
     if (!users) return Fail(users.error());
+    auto teams = app.access->ListTeams(admin_actor);
+    if (!teams) return Fail(teams.error());
     for (const auto& u : *users) {
-      std::printf("%lld\t%s\t%s\t%s\n", static_cast<long long>(u.id), u.username.c_str(),
-                  kehu::user::RoleName(u.role), u.display_name.c_str());
+      std::string team = "-";
+      for (const auto& t : *teams) {
+        if (u.team_id && t.id == *u.team_id) team = t.name;
+      }
+      std::printf("%lld\t%s\t%s\t%s\t%s%s\n", static_cast<long long>(u.id), u.username.c_str(),
+                  u.role.c_str(), team.c_str(), u.display_name.c_str(),
+                  u.active ? "" : "\t(inactive)");
     }
     return 0;
   }
+  if (team_add->parsed()) {
+    std::optional<int64_t> parent;
+    if (!parent_team.empty()) {
+      auto p = app.access->TeamByName(parent_team);
+      if (!p) return Fail(p.error());
+      parent = p->id;
+    }
+    auto t = app.access->CreateTeam(admin_actor, team_name, parent);
+    if (!t) return Fail(t.error());
+    std::printf("added team %s (id %lld)\n", t->name.c_str(), static_cast<long long>(t->id));
+    return 0;
+  }
+  if (team_list->parsed()) {
+    auto teams = app.access->ListTeams(admin_actor);
+    if (!teams) return Fail(teams.error());
+    for (const auto& t : *teams) {
+      std::string parent = "-";
+      for (const auto& p : *teams) {
+        if (t.parent_id && p.id == *t.parent_id) parent = p.name;
+      }
+      std::printf("%lld\t%s\tparent %s\t%lld member(s)\n", static_cast<long long>(t.id),
+                  t.name.c_str(), parent.c_str(), static_cast<long long>(t.member_count));
+    }
+    return 0;
+  }
+  if (role_list->parsed()) {
+    auto roles = app.access->ListRoles(admin_actor);
+    if (!roles) return Fail(roles.error());
+    for (const auto& r : *roles) {
+      std::string perms;
+      for (const auto& n : r.perms.Names()) perms += (perms.empty() ? "" : " ") + n;
+      std::printf("%s\t%s\tscope %s\treveals/day %s\t%s\n", r.key.c_str(), r.name.c_str(),
+                  std::string(kehu::core::ScopeName(r.scope)).c_str(),
+                  r.reveal_quota ? std::to_string(r.reveal_quota).c_str() : "unlimited",
+                  perms.c_str());
+    }
+    return 0;
+  }
+  if (auto code = kehu::audit::RunCommands(*audit_cmds, *app.audit)) return *code;
   if (token_create->parsed()) {
     auto t = app.users->CreateTokenFor(username, token_name);
     if (!t) return Fail(t.error());

@@ -204,7 +204,8 @@ json ToJson(const Customer& c) {
           {"updated_by", c.updated_by},
           {"updated_at", core::FormatTime(c.updated_at)},
           {"version", c.version},
-          {"deleted_at", c.deleted_at ? json(core::FormatTime(*c.deleted_at)) : json(nullptr)}};
+          {"deleted_at", c.deleted_at ? json(core::FormatTime(*c.deleted_at)) : json(nullptr)},
+          {"masked", c.masked}};
 }
 
 json LookupToJson(const LookupResult& r) {

@@ -50,6 +50,9 @@ struct Customer {
   int64_t created_by = 0, created_at = 0, updated_by = 0, updated_at = 0;
   int64_t version = 1;
   std::optional<int64_t> deleted_at;
+  // Phones, emails, ID number and street address are shown masked (see customer/mask.h);
+  // the clear values come from CustomerService::Reveal.
+  bool masked = false;
 };
 
 enum class SortKey { kCreatedAt, kUpdatedAt, kName, kCode };
@@ -64,6 +67,10 @@ struct ListQuery {
   SortKey sort = SortKey::kCreatedAt;
   bool descending = true;
   bool deleted = false;  // the recycle bin instead of live customers
+  // Set by the service from the actor's data scope, never from the request: when `scoped`, only
+  // customers owned by one of `owner_in` (an empty list: none).
+  bool scoped = false;
+  std::vector<int64_t> owner_in;
 };
 
 struct Page {

@@ -165,6 +165,16 @@ void RegisterRoutes(http::Server& server, CustomerService& svc) {
                return WithEtag(Response::Json(200, ToJson(*c)), *c);
              });
 
+  server.Add(restinio::http_method_post(),
+             epr::path_to_params("/api/v1/customers/", id_p, "/reveal"), Access::kAuthenticated,
+             [&svc](Request& r, int64_t id) -> core::Result<Response> {
+               auto rev = svc.Reveal(r.actor, id);
+               if (!rev) return std::unexpected(rev.error());
+               return Response::Json(200, {{"customer", ToJson(rev->customer)},
+                                           {"reveals_today", rev->charge.used},
+                                           {"reveal_quota", rev->charge.quota}});
+             });
+
   server.AddInline(
       restinio::http_method_get(), epr::path_to_params("/api/v1/lookup/phone"),
       Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {

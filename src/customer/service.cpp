@@ -1,5 +1,9 @@
 #include "customer/service.h"
 
+#include "customer/mask.h"
+
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <set>
 
@@ -97,11 +101,14 @@ std::set<std::string> BuiltinFieldNames() {
 }
 
 CustomerService::CustomerService(CustomerStore& store, field::FieldService& fields,
-                                 user::UserService& users, const phone::Normalizer& phones,
+                                 user::UserService& users, access::AccessService& access,
+                                 audit::AuditLog& audit, const phone::Normalizer& phones,
                                  const crypto::FieldCipher& cipher, const crypto::BlindIndex& bidx)
     : store_(store),
       fields_(fields),
       users_(users),
+      access_(access),
+      audit_(audit),
       phones_(phones),
       cipher_(cipher),
       bidx_(bidx) {}
@@ -131,6 +138,8 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
   for (const TextRule& r : rules) {
     if (!*r.value) continue;
     std::string v = core::Trim(**r.value);
+    // The masked street address sent back unchanged keeps the stored one.
+    if (r.target == &c.address && !creating && v == "****" && !c.address.empty()) continue;
     if (core::Utf8Length(v) > r.max) {
       errs.push_back(
           {r.field, "too_long",
@@ -157,7 +166,10 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
       c.stage = s;
     }
   }
-  if (in.id_number) {
+  if (in.id_number && !creating && !c.id_number.empty() &&
+      core::Trim(*in.id_number) == MaskIdNumber(c.id_number)) {
+    // sent back masked and unchanged: keep it
+  } else if (in.id_number) {
     if (core::Trim(*in.id_number).empty()) {
       c.id_number.clear();
     } else if (auto v = core::NormalizeResidentId(*in.id_number, "id_number")) {
@@ -187,6 +199,21 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
         std::string f = "phones[" + std::to_string(i) + "]";
         if (core::Trim(p.number).empty()) {
           errs.push_back({f + ".number", "required", "the phone number is missing"});
+          continue;
+        }
+        if (p.number.find('*') != std::string::npos) {
+          // A masked number sent back unchanged keeps the stored number it stands for.
+          auto kept = std::find_if(c.phones.begin(), c.phones.end(),
+                                   [&](const Phone& old) { return IsMaskOf(p.number, old.info); });
+          if (creating || kept == c.phones.end()) {
+            errs.push_back({f + ".number", "masked",
+                            "this number is masked; reveal the customer's numbers to change it"});
+            continue;
+          }
+          std::string label = core::Trim(p.label);
+          primaries += p.primary;
+          seen.insert(kept->info.e164 + "#" + kept->info.extension);
+          phones.push_back(Phone{label, p.primary, kept->info});
           continue;
         }
         auto info = phones_.Normalize(p.number, f + ".number");
@@ -223,6 +250,19 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
           errs.push_back({f + ".address", "required", "the address is missing"});
           continue;
         }
+        if (e.address.find("***@") != std::string::npos) {
+          auto kept = std::find_if(c.emails.begin(), c.emails.end(), [&](const Email& old) {
+            return MaskEmail(old.address) == core::Trim(e.address);
+          });
+          if (creating || kept == c.emails.end()) {
+            errs.push_back({f + ".address", "masked",
+                            "this address is masked; reveal the customer's details to change it"});
+            continue;
+          }
+          seen.insert(LowerAscii(kept->address));
+          emails.push_back(Email{kept->address, core::Trim(e.label)});
+          continue;
+        }
         auto addr = core::NormalizeEmail(e.address, f + ".address");
         if (!addr) {
           for (const auto& d : addr.error().details()) errs.push_back(d);
@@ -243,9 +283,17 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
   }
   if (in.owner_id) {
     if (!*in.owner_id) {
-      c.owner_id.reset();
+      if (actor.scope != core::Scope::kAll) {
+        errs.push_back({"owner_id", "out_of_scope",
+                        "only users who see all customers may leave a customer without owner"});
+      } else {
+        c.owner_id.reset();
+      }
     } else if (auto u = users_.Get(actor, **in.owner_id); !u) {
       errs.push_back({"owner_id", "invalid_choice", "no user with this id"});
+    } else if (!actor.InScope(u->id)) {
+      errs.push_back({"owner_id", "out_of_scope",
+                      "you may only give customers to yourself or, with team scope, to your team"});
     } else {
       c.owner_id = u->id;
       c.owner_name = u->display_name;
@@ -383,7 +431,78 @@ core::Result<Customer> CustomerService::FromRow(const Row& r) const {
   return c;
 }
 
+namespace {
+
+// Names of the fields whose values differ (never the values: they may be personal data).
+std::vector<std::string> ChangedFields(const Customer& a, const Customer& b) {
+  std::vector<std::string> out;
+  auto diff = [&](const char* name, bool changed) {
+    if (changed) out.emplace_back(name);
+  };
+  diff("code", a.code != b.code);
+  diff("name", a.name != b.name);
+  diff("gender", a.gender != b.gender);
+  diff("company", a.company != b.company);
+  diff("title", a.title != b.title);
+  auto phone_key = [](const Customer& c) {
+    std::string k;
+    for (const Phone& p : c.phones)
+      k += p.info.e164 + "#" + p.info.extension + "|" + p.label + "|" + (p.primary ? "1" : "0") +
+           ";";
+    return k;
+  };
+  diff("phones", phone_key(a) != phone_key(b));
+  auto email_key = [](const Customer& c) {
+    std::string k;
+    for (const Email& e : c.emails) k += e.address + "|" + e.label + ";";
+    return k;
+  };
+  diff("emails", email_key(a) != email_key(b));
+  diff("id_number", a.id_number != b.id_number);
+  diff("credit_code", a.credit_code != b.credit_code);
+  diff("province", a.province != b.province);
+  diff("city", a.city != b.city);
+  diff("district", a.district != b.district);
+  diff("address", a.address != b.address);
+  diff("source", a.source != b.source);
+  diff("owner_id", a.owner_id != b.owner_id);
+  diff("stage", a.stage != b.stage);
+  diff("notes", a.notes != b.notes);
+  diff("custom", a.custom != b.custom);
+  return out;
+}
+
+core::Result<void> Need(const core::Actor& actor, core::Perm p, const char* what) {
+  if (actor.Can(p)) return core::Ok();
+  return std::unexpected(
+      core::Error::Forbidden(std::string(what) + " needs " + std::string(core::PermName(p))));
+}
+
+core::Error NoCustomer(int64_t id) {
+  return core::Error::NotFound("no customer " + std::to_string(id));
+}
+
+}  // namespace
+
+void CustomerService::Audit(const core::Actor& actor, const char* action, int64_t id,
+                            nlohmann::json details) {
+  auto r = audit_.Record(actor, {action, "customer", std::to_string(id), std::move(details)});
+  if (!r)
+    spdlog::error("audit trail: cannot record {} of customer {}: {}", action, id,
+                  r.error().message());
+}
+
+core::Result<Customer> CustomerService::Load(const core::Actor& actor, int64_t id) {
+  auto row = store_.Get(id, false);
+  if (!row) return std::unexpected(row.error());
+  if (!*row || !actor.InScope((*row)->owner_id)) return std::unexpected(NoCustomer(id));
+  return FromRow(**row);
+}
+
 core::Result<Customer> CustomerService::Create(const core::Actor& actor, const CustomerInput& in) {
+  if (auto ok = Need(actor, core::Perm::kCustomerCreate, "adding customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
   Customer c;
   if (auto ok = Apply(actor, in, c, true); !ok) return std::unexpected(ok.error());
   int64_t now = core::NowMs();
@@ -393,19 +512,55 @@ core::Result<Customer> CustomerService::Create(const core::Actor& actor, const C
   auto id = store_.Insert(ToRow(c), IndexOf(c));
   if (!id) return std::unexpected(id.error());
   c.id = *id;
+  Audit(actor, "customer.create", c.id);
+  MaskCustomer(c);
   return c;
 }
 
-core::Result<Customer> CustomerService::Get(const core::Actor&, int64_t id) {
-  auto row = store_.Get(id, false);
-  if (!row) return std::unexpected(row.error());
-  if (!*row) return std::unexpected(core::Error::NotFound("no customer " + std::to_string(id)));
-  return FromRow(**row);
+core::Result<Customer> CustomerService::Get(const core::Actor& actor, int64_t id) {
+  if (auto ok = Need(actor, core::Perm::kCustomerRead, "reading customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto c = Load(actor, id);
+  if (c) MaskCustomer(*c);
+  return c;
+}
+
+core::Result<CustomerService::Revealed> CustomerService::Reveal(const core::Actor& actor,
+                                                                int64_t id) {
+  if (auto ok = Need(actor, core::Perm::kCustomerRead, "reading customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = Need(actor, core::Perm::kPhoneReveal, "revealing numbers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto c = Load(actor, id);
+  if (!c) return std::unexpected(c.error());
+  auto charge = access_.ChargeReveal(actor);
+  if (!charge) {
+    if (charge.error().code() == core::Code::kRateLimited) {
+      Audit(actor, "customer.reveal_refused", id, {{"reason", "daily quota used up"}});
+    }
+    return std::unexpected(charge.error());
+  }
+  Audit(actor, "customer.reveal", id, {{"reveals_today", charge->used}, {"quota", charge->quota}});
+  if (charge->quota_now_reached) {
+    // Admins see alert.* entries on their dashboard.
+    auto r = audit_.Record(
+        actor,
+        {"alert.reveal_quota", "user", std::to_string(actor.user_id), {{"quota", charge->quota}}});
+    if (!r) spdlog::error("audit trail: cannot record a quota alert: {}", r.error().message());
+    spdlog::warn("user {} used up the daily reveal quota of {}", actor.username, charge->quota);
+  }
+  return Revealed{std::move(*c), *charge};
 }
 
 core::Result<Customer> CustomerService::Update(const core::Actor& actor, int64_t id,
                                                int64_t expected_version, const CustomerInput& in) {
-  auto current = Get(actor, id);
+  if (auto ok = Need(actor, core::Perm::kCustomerUpdate, "changing customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto current = Load(actor, id);
   if (!current) return std::unexpected(current.error());
   if (current->version != expected_version) {
     return std::unexpected(core::Error(
@@ -430,27 +585,50 @@ core::Result<Customer> CustomerService::Update(const core::Actor& actor, int64_t
       break;
   }
   c.version = expected_version + 1;
+  Audit(actor, "customer.update", id, {{"fields", ChangedFields(*current, c)}});
+  MaskCustomer(c);
   return c;
 }
 
 core::Result<void> CustomerService::Delete(const core::Actor& actor, int64_t id) {
+  if (auto ok = Need(actor, core::Perm::kCustomerDelete, "deleting customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto c = Load(actor, id); !c) return std::unexpected(c.error());
   auto done = store_.SetDeleted(id, true, actor.user_id, core::NowMs());
   if (!done) return std::unexpected(done.error());
   if (!*done) return std::unexpected(core::Error::NotFound("no customer " + std::to_string(id)));
+  Audit(actor, "customer.delete", id);
   return core::Ok();
 }
 
 core::Result<Customer> CustomerService::Restore(const core::Actor& actor, int64_t id) {
+  if (auto ok = Need(actor, core::Perm::kCustomerDelete, "restoring customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto row = store_.Get(id, true);
+  if (!row) return std::unexpected(row.error());
+  if (*row && !actor.InScope((*row)->owner_id)) {
+    return std::unexpected(
+        core::Error::NotFound("customer " + std::to_string(id) + " is not in the recycle bin"));
+  }
   auto done = store_.SetDeleted(id, false, actor.user_id, core::NowMs());
   if (!done) return std::unexpected(done.error());
   if (!*done) {
     return std::unexpected(
         core::Error::NotFound("customer " + std::to_string(id) + " is not in the recycle bin"));
   }
+  Audit(actor, "customer.restore", id);
   return Get(actor, id);
 }
 
-core::Result<Page> CustomerService::List(const core::Actor&, const ListQuery& q) {
+core::Result<Page> CustomerService::List(const core::Actor& actor, const ListQuery& query) {
+  if (auto ok = Need(actor, core::Perm::kCustomerRead, "listing customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  ListQuery q = query;
+  q.scoped = actor.scope != core::Scope::kAll;
+  q.owner_in = q.scoped ? actor.scope_user_ids : std::vector<int64_t>{};
   std::optional<After> after;
   if (!q.cursor.empty()) {
     auto a = DecodeCursor(q.sort, q.cursor);
@@ -493,6 +671,7 @@ core::Result<Page> CustomerService::List(const core::Actor&, const ListQuery& q)
   for (std::size_t i = 0; i < rows->size() && i < static_cast<std::size_t>(limit); ++i) {
     auto c = FromRow((*rows)[i]);
     if (!c) return std::unexpected(c.error());
+    MaskCustomer(*c);
     page.items.push_back(std::move(*c));
   }
   if (rows->size() > static_cast<std::size_t>(limit)) {
@@ -501,8 +680,11 @@ core::Result<Page> CustomerService::List(const core::Actor&, const ListQuery& q)
   return page;
 }
 
-core::Result<LookupResult> CustomerService::LookupPhone(const core::Actor&,
+core::Result<LookupResult> CustomerService::LookupPhone(const core::Actor& actor,
                                                         std::string_view number) {
+  if (auto ok = Need(actor, core::Perm::kCustomerRead, "caller ID"); !ok) {
+    return std::unexpected(ok.error());
+  }
   auto info = phones_.Parse(number, "number");
   if (!info) {
     const auto& d = info.error().details();
@@ -511,6 +693,9 @@ core::Result<LookupResult> CustomerService::LookupPhone(const core::Actor&,
   }
   auto hits = store_.LookupPhone(bidx_.Compute("phone", info->e164), 50);
   if (!hits) return std::unexpected(hits.error());
+  // Hits outside the actor's scope are left out. The answer names customers, not their numbers;
+  // the normalised form of the number the caller sent is not masked (they typed it).
+  std::erase_if(*hits, [&](const LookupHit& h) { return !actor.InScope(h.owner_id); });
   return LookupResult{std::move(*info), std::move(*hits)};
 }
 

@@ -4,6 +4,8 @@
 
 #include <string_view>
 
+#include "access/service.h"
+#include "audit/service.h"
 #include "core/actor.h"
 #include "core/error.h"
 #include "crypto/crypto.h"
@@ -19,8 +21,14 @@ class CustomerService {
  public:
   // All references must outlive the service.
   CustomerService(CustomerStore& store, field::FieldService& fields, user::UserService& users,
+                  access::AccessService& access, audit::AuditLog& audit,
                   const phone::Normalizer& phones, const crypto::FieldCipher& cipher,
                   const crypto::BlindIndex& bidx);
+
+  // Permissions: reading needs customer.read, creating customer.create, changing
+  // customer.update, the recycle bin customer.delete (kForbidden otherwise). A customer outside
+  // the actor's data scope is kNotFound, as if it did not exist. Customers come back masked
+  // (customer/mask.h); Reveal gives the clear values.
 
   // kInvalid with one FieldError per bad field; kConflict when the code is taken.
   core::Result<Customer> Create(const core::Actor& actor, const CustomerInput& in);
@@ -36,8 +44,16 @@ class CustomerService {
   core::Result<Customer> Restore(const core::Actor& actor, int64_t id);
   // kBadRequest for a malformed cursor or a cursor of another sort order.
   core::Result<Page> List(const core::Actor& actor, const ListQuery& q);
-  // Live customers holding this number, in any format. kBadRequest when it is not a number.
+  // Live customers in the actor's scope holding this number, in any format. kBadRequest when it
+  // is not a number.
   core::Result<LookupResult> LookupPhone(const core::Actor& actor, std::string_view number);
+  // The customer with clear phones, emails, ID number and address. Needs phone.reveal and
+  // counts against the role's daily quota (kRateLimited when used up).
+  struct Revealed {
+    Customer customer;
+    access::AccessService::RevealCharge charge;
+  };
+  core::Result<Revealed> Reveal(const core::Actor& actor, int64_t id);
 
  private:
   // Applies `in` onto `c` and validates/normalises everything; collects all field errors.
@@ -46,10 +62,19 @@ class CustomerService {
   Row ToRow(const Customer& c) const;
   std::vector<IndexEntry> IndexOf(const Customer& c) const;
   core::Result<Customer> FromRow(const Row& r) const;
+  // The live customer, unmasked, when it exists and is in the actor's scope.
+  core::Result<Customer> Load(const core::Actor& actor, int64_t id);
+  // Appends to the audit trail; a failure is logged, not returned (the change is made).
+  void Audit(const core::Actor& actor, const char* action, int64_t id,
+             nlohmann::json details = nlohmann::json::object());
+  core::Result<void> CheckOwnerInScope(const core::Actor& actor, std::optional<int64_t> owner,
+                                       std::vector<core::FieldError>& errs) const;
 
   CustomerStore& store_;
   field::FieldService& fields_;
   user::UserService& users_;
+  access::AccessService& access_;
+  audit::AuditLog& audit_;
   const phone::Normalizer& phones_;
   const crypto::FieldCipher& cipher_;
   const crypto::BlindIndex& bidx_;

@@ -344,6 +344,17 @@ core::Result<std::vector<Row>> CustomerStore::List(const ListQuery& q, const Sea
     Params p(st);
     std::string where = q.deleted ? "c.deleted_at IS NOT NULL" : "c.deleted_at IS NULL";
     if (q.owner_id) where += " AND c.owner_id = " + p.Number(*q.owner_id);
+    if (q.scoped) {
+      if (q.owner_in.empty()) {
+        where += " AND 1 = 0";
+      } else {
+        where += " AND c.owner_id IN (";
+        for (std::size_t i = 0; i < q.owner_in.size(); ++i) {
+          where += (i ? ", " : "") + p.Number(q.owner_in[i]);
+        }
+        where += ")";
+      }
+    }
     if (!q.source.empty()) where += " AND c.source = " + p.Text(q.source);
     if (!q.province.empty()) where += " AND c.province = " + p.Text(q.province);
     if (!q.city.empty()) where += " AND c.city = " + p.Text(q.city);

@@ -1,5 +1,7 @@
 #include "field/service.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 
 #include "core/time.h"
@@ -20,8 +22,9 @@ bool ValidName(const std::string& n) {
 
 }  // namespace
 
-FieldService::FieldService(FieldStore& store, std::set<std::string> reserved)
-    : store_(store), reserved_(std::move(reserved)) {}
+FieldService::FieldService(FieldStore& store, std::set<std::string> reserved,
+                           audit::AuditLog& audit)
+    : store_(store), audit_(audit), reserved_(std::move(reserved)) {}
 
 core::Result<std::vector<FieldDef>> FieldService::Defs(const std::string& entity) {
   if (entity != "customer") return store_.List(entity);
@@ -46,8 +49,8 @@ core::Result<std::vector<FieldDef>> FieldService::List(const core::Actor&,
 }
 
 core::Result<FieldDef> FieldService::Create(const core::Actor& actor, FieldDef f) {
-  if (!actor.is_admin()) {
-    return std::unexpected(core::Error::Forbidden("only admins define custom fields"));
+  if (!actor.Can(core::Perm::kFieldManage)) {
+    return std::unexpected(core::Error::Forbidden("defining custom fields needs field.manage"));
   }
   std::vector<core::FieldError> errs;
   if (!ValidName(f.name)) {
@@ -83,18 +86,27 @@ core::Result<FieldDef> FieldService::Create(const core::Actor& actor, FieldDef f
   f.created_at = core::NowMs();
   auto out = store_.Insert(f);
   Invalidate();
+  if (out) {
+    auto r = audit_.Record(actor, {"settings.field_create",
+                                   "field",
+                                   f.entity + "." + f.name,
+                                   {{"type", TypeName(f.type)}, {"required", f.required}}});
+    if (!r) spdlog::error("audit trail: {}", r.error().message());
+  }
   return out;
 }
 
 core::Result<void> FieldService::Delete(const core::Actor& actor, const std::string& entity,
                                         const std::string& name) {
-  if (!actor.is_admin()) {
-    return std::unexpected(core::Error::Forbidden("only admins delete custom fields"));
+  if (!actor.Can(core::Perm::kFieldManage)) {
+    return std::unexpected(core::Error::Forbidden("deleting custom fields needs field.manage"));
   }
   auto deleted = store_.Delete(entity, name);
   Invalidate();
   if (!deleted) return std::unexpected(deleted.error());
   if (!*deleted) return std::unexpected(core::Error::NotFound("no such field"));
+  auto r = audit_.Record(actor, {"settings.field_delete", "field", entity + "." + name});
+  if (!r) spdlog::error("audit trail: {}", r.error().message());
   return core::Ok();
 }
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/service.h"
 #include "core/actor.h"
 #include "core/error.h"
 #include "field/model.h"
@@ -18,7 +19,8 @@ namespace kehu::field {
 class FieldService {
  public:
   // `reserved` are built-in field names a custom field may not take.
-  FieldService(FieldStore& store, std::set<std::string> reserved);
+  // Defining and deleting fields needs field.manage; both are recorded in the audit trail.
+  FieldService(FieldStore& store, std::set<std::string> reserved, audit::AuditLog& audit);
 
   core::Result<std::vector<FieldDef>> List(const core::Actor& actor, const std::string& entity);
   // Admin only. Validates name, label, type and options.
@@ -39,6 +41,7 @@ class FieldService {
   void Invalidate();
 
   FieldStore& store_;
+  audit::AuditLog& audit_;
   const std::set<std::string> reserved_;
   std::mutex mu_;
   std::vector<FieldDef> cached_;  // guarded by mu_ (entity "customer" only for now)

@@ -212,6 +212,7 @@ Response Server::Authenticate(Request& r, bool& ok) {
     }
   }
   r.actor = auth->actor;
+  r.actor.ip = r.remote_ip;
   r.csrf_token = auth->csrf_token;
   ok = true;
   return {};

@@ -12,16 +12,28 @@ struct User {
   int64_t id = 0;
   std::string username;
   std::string display_name;
-  core::Role role = core::Role::kMember;
+  std::string role = "sales";  // the key of an access::Role
   bool active = true;
   int64_t created_at = 0;
+  std::optional<int64_t> team_id;
+  int64_t version = 1;
 };
 
 struct NewUser {
   std::string username;
   std::string password;
   std::string display_name;  // defaults to username
-  core::Role role = core::Role::kMember;
+  std::string role = "sales";
+  std::optional<int64_t> team_id;
+};
+
+// An admin's change to a user; unset members stay as they are.
+struct UserChange {
+  std::optional<std::string> display_name;
+  std::optional<std::string> role;
+  std::optional<std::optional<int64_t>> team_id;  // a nullopt inside: no team
+  std::optional<bool> active;
+  std::optional<std::string> password;
 };
 
 struct ApiToken {
@@ -44,12 +56,5 @@ struct LoginResult {
   std::string session_token;  // goes in the cookie; only its hash is stored
   std::string csrf_token;
 };
-
-inline const char* RoleName(core::Role r) { return r == core::Role::kAdmin ? "admin" : "member"; }
-inline std::optional<core::Role> ParseRole(std::string_view s) {
-  if (s == "admin") return core::Role::kAdmin;
-  if (s == "member") return core::Role::kMember;
-  return std::nullopt;
-}
 
 }  // namespace kehu::user

@@ -13,18 +13,66 @@ nlohmann::json ToJson(const User& u) {
   return {{"id", u.id},
           {"username", u.username},
           {"display_name", u.display_name},
-          {"role", RoleName(u.role)},
+          {"role", u.role},
+          {"team_id", u.team_id ? nlohmann::json(*u.team_id) : nlohmann::json(nullptr)},
           {"active", u.active},
-          {"created_at", core::FormatTime(u.created_at)}};
+          {"created_at", core::FormatTime(u.created_at)},
+          {"version", u.version}};
 }
 
 namespace {
 
 nlohmann::json ActorJson(const core::Actor& a, const User* u) {
-  if (u) return ToJson(*u);
-  return {
-      {"id", a.user_id},          {"username", a.username}, {"display_name", a.display_name},
-      {"role", RoleName(a.role)}, {"active", true},         {"created_at", core::FormatTime(0)}};
+  nlohmann::json j = u ? ToJson(*u)
+                       : nlohmann::json{{"id", a.user_id},
+                                        {"username", a.username},
+                                        {"display_name", a.display_name},
+                                        {"role", a.role},
+                                        {"team_id", nullptr},
+                                        {"active", true},
+                                        {"created_at", core::FormatTime(0)},
+                                        {"version", 1}};
+  j["permissions"] = a.perms.Names();
+  j["scope"] = std::string(core::ScopeName(a.scope));
+  return j;
+}
+
+// Reads a user body: string members, team_id (integer or null) and active (boolean).
+core::Result<UserChange> ParseUserBody(const nlohmann::json& body,
+                                       std::initializer_list<const char*> allowed) {
+  UserChange c;
+  std::vector<core::FieldError> errs;
+  for (const auto& [k, v] : body.items()) {
+    bool known = false;
+    for (const char* n : allowed) known = known || k == n;
+    if (!known) {
+      errs.push_back({k, "unknown_field", "unknown field " + k});
+    } else if (k == "team_id") {
+      if (v.is_null()) {
+        c.team_id = std::optional<int64_t>();
+      } else if (v.is_number_integer()) {
+        c.team_id = std::optional<int64_t>(v.get<int64_t>());
+      } else {
+        errs.push_back({k, "wrong_type", "must be an integer or null"});
+      }
+    } else if (k == "active") {
+      if (v.is_boolean()) {
+        c.active = v.get<bool>();
+      } else {
+        errs.push_back({k, "wrong_type", "must be true or false"});
+      }
+    } else if (!v.is_string()) {
+      errs.push_back({k, "wrong_type", "must be a string"});
+    } else if (k == "display_name") {
+      c.display_name = v.get<std::string>();
+    } else if (k == "role") {
+      c.role = v.get<std::string>();
+    } else if (k == "password") {
+      c.password = v.get<std::string>();
+    }
+  }
+  if (!errs.empty()) return std::unexpected(core::Error::InvalidFields(std::move(errs)));
+  return c;
 }
 
 nlohmann::json TokenJson(const ApiToken& t) {
@@ -81,7 +129,8 @@ void RegisterRoutes(http::Server& server, UserService& svc, bool secure_cookies)
   server.Add(restinio::http_method_post(), epr::path_to_params("/api/v1/auth/logout"),
              Access::kAuthenticated, [&svc, cookie_attrs](Request& r) -> core::Result<Response> {
                if (auto token = r.Cookie("kehu_session")) {
-                 if (auto done = svc.Logout(*token); !done) return std::unexpected(done.error());
+                 if (auto done = svc.Logout(r.actor, *token); !done)
+                   return std::unexpected(done.error());
                }
                return Response::NoContent().WithHeader(
                    "Set-Cookie", "kehu_session=" + cookie_attrs + "; Max-Age=0");
@@ -106,25 +155,48 @@ void RegisterRoutes(http::Server& server, UserService& svc, bool secure_cookies)
                return Response::Json(200, {{"items", items}, {"next_cursor", nullptr}});
              });
 
+  server.Add(restinio::http_method_post(), epr::path_to_params("/api/v1/users"),
+             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
+               auto body = r.JsonObject();
+               if (!body) return std::unexpected(body.error());
+               std::string username;
+               nlohmann::json rest = *body;
+               if (auto it = rest.find("username"); it != rest.end()) {
+                 if (!it->is_string()) {
+                   return std::unexpected(
+                       core::Error::InvalidField("username", "wrong_type", "must be a string"));
+                 }
+                 username = it->get<std::string>();
+                 rest.erase(it);
+               }
+               auto c = ParseUserBody(rest, {"password", "display_name", "role", "team_id"});
+               if (!c) return std::unexpected(c.error());
+               NewUser nu;
+               nu.username = username;
+               nu.password = c->password.value_or("");
+               nu.display_name = c->display_name.value_or("");
+               nu.role = c->role.value_or("sales");
+               if (c->team_id) nu.team_id = *c->team_id;
+               auto u = svc.Create(r.actor, std::move(nu));
+               if (!u) return std::unexpected(u.error());
+               return Response::Json(201, ToJson(*u));
+             });
+
   server.Add(
-      restinio::http_method_post(), epr::path_to_params("/api/v1/users"), Access::kAuthenticated,
-      [&svc](Request& r) -> core::Result<Response> {
+      restinio::http_method_patch(),
+      epr::path_to_params("/api/v1/users/", epr::non_negative_decimal_number_p<int64_t>()),
+      Access::kAuthenticated, [&svc](Request& r, int64_t id) -> core::Result<Response> {
         auto body = r.JsonObject();
         if (!body) return std::unexpected(body.error());
-        auto f = Strings(*body, {"username", "password", "display_name", "role"});
-        if (!f) return std::unexpected(f.error());
-        NewUser nu{(*f)["username"], (*f)["password"], (*f)["display_name"], core::Role::kMember};
-        if (f->contains("role")) {
-          auto role = ParseRole((*f)["role"]);
-          if (!role) {
-            return std::unexpected(
-                core::Error::InvalidField("role", "invalid_choice", "role is admin or member"));
-          }
-          nu.role = *role;
-        }
-        auto u = svc.Create(r.actor, std::move(nu));
+        auto c = ParseUserBody(*body, {"password", "display_name", "role", "team_id", "active"});
+        if (!c) return std::unexpected(c.error());
+        auto version = r.IfMatchVersion();
+        if (!version) return std::unexpected(version.error());
+        auto u = svc.Update(r.actor, id, *version, *c);
         if (!u) return std::unexpected(u.error());
-        return Response::Json(201, ToJson(*u));
+        Response resp = Response::Json(200, ToJson(*u));
+        resp.WithHeader("ETag", "\"" + std::to_string(u->version) + "\"");
+        return resp;
       });
 
   server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/tokens"),

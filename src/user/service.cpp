@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
 #include "core/time.h"
 #include "core/validate.h"
 #include "crypto/crypto.h"
@@ -24,12 +26,53 @@ bool HasSpaceOrControl(std::string_view s) {
 
 }  // namespace
 
-UserService::UserService(UserStore& store, SessionPolicy policy) : store_(store), policy_(policy) {
+UserService::UserService(UserStore& store, access::AccessService& access, audit::AuditLog& audit,
+                         SessionPolicy policy)
+    : store_(store), access_(access), audit_(audit), policy_(policy) {
   dummy_hash_ = crypto::HashPassword("kehu-dummy-password-for-timing").value_or("");
 }
 
+void UserService::Audit(const core::Actor& actor, const char* action, int64_t user_id,
+                        nlohmann::json details) {
+  auto r = audit_.Record(actor, {action, "user", std::to_string(user_id), std::move(details)});
+  if (!r) spdlog::error("audit trail: cannot record {}: {}", action, r.error().message());
+}
+
+void UserService::ValidatePassword(const std::string& password, const std::string& username,
+                                   std::vector<core::FieldError>& errs) const {
+  if (password.empty()) {
+    errs.push_back({"password", "required", "password is required"});
+  } else if (password.size() < 8) {
+    errs.push_back({"password", "too_short", "password must have at least 8 characters"});
+  } else if (password.size() > 256) {
+    errs.push_back({"password", "too_long", "password must have at most 256 characters"});
+  } else if (!username.empty() && password.find(username) != std::string::npos) {
+    errs.push_back({"password", "contains_username", "password must not contain the username"});
+  }
+}
+
+core::Result<void> UserService::ValidateRoleTeam(const std::string& role,
+                                                 std::optional<int64_t> team_id,
+                                                 std::vector<core::FieldError>& errs) {
+  auto r = access_.RoleByKey(role);
+  if (!r) {
+    if (r.error().code() != core::Code::kInvalid) return std::unexpected(r.error());
+    for (const auto& d : r.error().details()) errs.push_back(d);
+  }
+  if (team_id) {
+    auto teams = access_.ListTeams(core::Actor::LocalAdmin());
+    if (!teams) return std::unexpected(teams.error());
+    bool found = std::any_of(teams->begin(), teams->end(),
+                             [&](const access::Team& t) { return t.id == *team_id; });
+    if (!found) errs.push_back({"team_id", "unknown", "no such team"});
+  }
+  return core::Ok();
+}
+
 core::Result<User> UserService::Create(const core::Actor& actor, NewUser u) {
-  if (!actor.is_admin()) return std::unexpected(core::Error::Forbidden("only admins add users"));
+  if (!actor.Can(core::Perm::kUserAdmin)) {
+    return std::unexpected(core::Error::Forbidden("adding users needs user.admin"));
+  }
   u.username = core::Trim(u.username);
   std::vector<core::FieldError> errs;
   if (u.username.empty()) {
@@ -39,24 +82,96 @@ core::Result<User> UserService::Create(const core::Actor& actor, NewUser u) {
     errs.push_back(
         {"username", "invalid_format", "username must be 1-64 characters without spaces"});
   }
-  if (u.password.empty()) {
-    errs.push_back({"password", "required", "password is required"});
-  } else if (u.password.size() < 8) {
-    errs.push_back({"password", "too_short", "password must have at least 8 characters"});
-  } else if (u.password.size() > 256) {
-    errs.push_back({"password", "too_long", "password must have at most 256 characters"});
-  }
+  ValidatePassword(u.password, u.username, errs);
   u.display_name = core::Trim(u.display_name);
   if (u.display_name.empty()) u.display_name = u.username;
   if (u.display_name.size() > 100) {
     errs.push_back({"display_name", "too_long", "display name must have at most 100 bytes"});
   }
+  if (auto ok = ValidateRoleTeam(u.role, u.team_id, errs); !ok) return std::unexpected(ok.error());
   if (!errs.empty()) {
     return std::unexpected(core::Error::InvalidFields(std::move(errs)));
   }
   auto hash = crypto::HashPassword(u.password);
   if (!hash) return std::unexpected(hash.error());
-  return store_.Insert(u, *hash, core::NowMs());
+  auto created = store_.Insert(u, *hash, core::NowMs());
+  if (created) {
+    Audit(actor, "user.create", created->id,
+          {{"username", created->username},
+           {"role", created->role},
+           {"team_id", created->team_id ? nlohmann::json(*created->team_id) : nlohmann::json()}});
+  }
+  return created;
+}
+
+core::Result<User> UserService::Update(const core::Actor& actor, int64_t id,
+                                       int64_t expected_version, const UserChange& change) {
+  if (!actor.Can(core::Perm::kUserAdmin)) {
+    return std::unexpected(core::Error::Forbidden("changing users needs user.admin"));
+  }
+  auto found = store_.FindById(id);
+  if (!found) return std::unexpected(found.error());
+  if (!*found) return std::unexpected(core::Error::NotFound("no such user"));
+  User u = **found;
+  std::vector<core::FieldError> errs;
+  if (change.display_name) {
+    u.display_name = core::Trim(*change.display_name);
+    if (u.display_name.empty()) u.display_name = u.username;
+    if (u.display_name.size() > 100) {
+      errs.push_back({"display_name", "too_long", "display name must have at most 100 bytes"});
+    }
+  }
+  if (change.role) u.role = *change.role;
+  if (change.team_id) u.team_id = *change.team_id;
+  if (change.active) u.active = *change.active;
+  if (change.password) ValidatePassword(*change.password, u.username, errs);
+  if (change.role || change.team_id) {
+    if (auto ok = ValidateRoleTeam(u.role, u.team_id, errs); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  if (id == actor.user_id) {
+    if (!u.active) errs.push_back({"active", "self", "you cannot deactivate yourself"});
+    if (change.role) {
+      auto role = access_.RoleByKey(u.role);
+      if (role && !role->perms.Has(core::Perm::kUserAdmin)) {
+        errs.push_back({"role", "self", "you cannot take away your own user.admin"});
+      }
+    }
+  }
+  if (!errs.empty()) return std::unexpected(core::Error::InvalidFields(std::move(errs)));
+  std::optional<std::string> hash;
+  if (change.password) {
+    auto h = crypto::HashPassword(*change.password);
+    if (!h) return std::unexpected(h.error());
+    hash = *h;
+  }
+  if (u.version != expected_version) {
+    return std::unexpected(core::Error(core::Code::kPreconditionFailed,
+                                       "user " + std::to_string(id) + " is at version " +
+                                           std::to_string(u.version) + ", not " +
+                                           std::to_string(expected_version) + "; reload it"));
+  }
+  auto saved = store_.Update(u, expected_version, hash, core::NowMs());
+  if (!saved) return std::unexpected(saved.error());
+  {
+    // A permission change (role, team, active) is recorded with its new values.
+    nlohmann::json d = nlohmann::json::object();
+    std::vector<std::string> fields;
+    if (change.display_name) fields.emplace_back("display_name");
+    if (change.role) d["role"] = u.role;
+    if (change.team_id) d["team_id"] = u.team_id ? nlohmann::json(*u.team_id) : nlohmann::json();
+    if (change.active) d["active"] = u.active;
+    if (change.password) fields.emplace_back("password");
+    d["fields"] = fields;
+    Audit(actor, "user.update", id, std::move(d));
+  }
+  // Their cached authentications carry the old role; drop them all.
+  {
+    std::unique_lock lock(cache_mu_);
+    std::erase_if(cache_, [&](const auto& kv) { return kv.second.auth.actor.user_id == id; });
+  }
+  return saved;
 }
 
 core::Result<std::vector<User>> UserService::List(const core::Actor&) { return store_.List(); }
@@ -77,22 +192,40 @@ core::Result<LoginResult> UserService::Login(const std::string& username,
   if (!found) return std::unexpected(found.error());
   if (!*found) {
     crypto::VerifyPassword(dummy_hash_, password);  // same work as a wrong password
+    auto rec = audit_.RecordAnonymous(username.substr(0, 64), ip,
+                                      {"auth.login_failed", "", "", {{"reason", "unknown user"}}});
+    if (!rec) spdlog::error("audit trail: {}", rec.error().message());
     return std::unexpected(BadLogin());
   }
   auto& [u, hash] = **found;
-  if (!crypto::VerifyPassword(hash, password) || !u.active) return std::unexpected(BadLogin());
+  if (!crypto::VerifyPassword(hash, password) || !u.active) {
+    auto rec = audit_.RecordAnonymous(username, ip,
+                                      {"auth.login_failed",
+                                       "user",
+                                       std::to_string(u.id),
+                                       {{"reason", u.active ? "wrong password" : "inactive"}}});
+    if (!rec) spdlog::error("audit trail: {}", rec.error().message());
+    return std::unexpected(BadLogin());
+  }
   LoginResult r{u, crypto::RandomToken(32), crypto::RandomToken(24)};
   int64_t now = core::NowMs();
   auto ok = store_.InsertSession(crypto::TokenHash(r.session_token), u.id, r.csrf_token, now,
                                  now + policy_.idle_timeout_ms, ip, user_agent.substr(0, 300));
   if (!ok) return std::unexpected(ok.error());
+  core::Actor who;
+  who.user_id = u.id;
+  who.username = u.username;
+  who.ip = ip;
+  Audit(who, "auth.login", u.id, {{"user_agent", user_agent.substr(0, 200)}});
   return r;
 }
 
-core::Result<void> UserService::Logout(const std::string& session_token) {
+core::Result<void> UserService::Logout(const core::Actor& actor, const std::string& session_token) {
   std::string hash = crypto::TokenHash(session_token);
   CacheErase("s:" + hash);
-  return store_.DeleteSession(hash);
+  auto done = store_.DeleteSession(hash);
+  if (done) Audit(actor, "auth.logout", actor.user_id);
+  return done;
 }
 
 core::Result<core::Actor> UserService::ActorFor(int64_t user_id) {
@@ -100,7 +233,14 @@ core::Result<core::Actor> UserService::ActorFor(int64_t user_id) {
   if (!u) return std::unexpected(u.error());
   if (!*u || !(*u)->active) return std::unexpected(core::Error::Unauthenticated("user inactive"));
   const User& user = **u;
-  return core::Actor{user.id, user.username, user.display_name, user.role};
+  core::Actor a;
+  a.user_id = user.id;
+  a.username = user.username;
+  a.display_name = user.display_name;
+  if (auto ok = access_.Resolve(a, user.role, user.team_id); !ok) {
+    return std::unexpected(ok.error());
+  }
+  return a;
 }
 
 core::Result<Authenticated> UserService::AuthenticateSession(const std::string& session_token) {
@@ -166,6 +306,7 @@ core::Result<std::pair<ApiToken, std::string>> UserService::CreateToken(const co
   std::string secret = kTokenPrefix + crypto::RandomToken(32);
   auto t = store_.InsertToken(actor.user_id, n, crypto::TokenHash(secret), core::NowMs());
   if (!t) return std::unexpected(t.error());
+  Audit(actor, "token.create", actor.user_id, {{"token_id", t->id}, {"name", n}});
   return std::make_pair(*t, secret);
 }
 
@@ -175,7 +316,12 @@ core::Result<std::pair<ApiToken, std::string>> UserService::CreateTokenFor(
   if (!found) return std::unexpected(found.error());
   if (!*found) return std::unexpected(core::Error::NotFound("no user named " + username));
   const User& u = (*found)->first;
-  return CreateToken(core::Actor{u.id, u.username, u.display_name, u.role}, name);
+  core::Actor owner;
+  owner.user_id = u.id;
+  owner.username = u.username;
+  owner.display_name = u.display_name;
+  owner.role = u.role;
+  return CreateToken(owner, name);
 }
 
 core::Result<std::vector<ApiToken>> UserService::ListTokens(const core::Actor& actor) {
@@ -187,6 +333,7 @@ core::Result<void> UserService::DeleteToken(const core::Actor& actor, int64_t to
   if (!hash) return std::unexpected(hash.error());
   if (!*hash) return std::unexpected(core::Error::NotFound("no such token"));
   CacheErase("t:" + **hash);
+  Audit(actor, "token.delete", actor.user_id, {{"token_id", token_id}});
   return core::Ok();
 }
 

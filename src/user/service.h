@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "access/service.h"
+#include "audit/service.h"
 #include "core/actor.h"
 #include "core/error.h"
 #include "user/model.h"
@@ -21,11 +23,16 @@ struct SessionPolicy {
 
 class UserService {
  public:
-  explicit UserService(UserStore& store, SessionPolicy policy = {});
+  UserService(UserStore& store, access::AccessService& access, audit::AuditLog& audit,
+              SessionPolicy policy = {});
 
-  // Admin only. Validates username (1–64 chars, no whitespace or control chars) and password
-  // (8–256 chars). kConflict when the username is taken.
+  // Needs user.admin. Validates username (1–64 chars, no whitespace or control chars), password
+  // (8–256 chars), role (an existing role key) and team. kConflict when the username is taken.
   core::Result<User> Create(const core::Actor& actor, NewUser u);
+  // Needs user.admin. Nobody can take away their own user.admin or deactivate themselves.
+  // kPreconditionFailed when the user is no longer at `expected_version`.
+  core::Result<User> Update(const core::Actor& actor, int64_t id, int64_t expected_version,
+                            const UserChange& change);
   core::Result<std::vector<User>> List(const core::Actor& actor);
   core::Result<int64_t> Count();
   core::Result<User> Get(const core::Actor& actor, int64_t id);
@@ -34,7 +41,7 @@ class UserService {
   // taken does not tell them apart either (a dummy hash is verified for unknown users).
   core::Result<LoginResult> Login(const std::string& username, const std::string& password,
                                   const std::string& ip, const std::string& user_agent);
-  core::Result<void> Logout(const std::string& session_token);
+  core::Result<void> Logout(const core::Actor& actor, const std::string& session_token);
   // kUnauthenticated when the session is unknown, expired, or its user inactive.
   core::Result<Authenticated> AuthenticateSession(const std::string& session_token);
   core::Result<Authenticated> AuthenticateToken(const std::string& bearer_token);
@@ -58,7 +65,16 @@ class UserService {
   void CachePut(const std::string& key, const Authenticated& a, int64_t now);
   void CacheErase(const std::string& key);
 
+  void Audit(const core::Actor& actor, const char* action, int64_t user_id,
+             nlohmann::json details = nlohmann::json::object());
+  core::Result<void> ValidateRoleTeam(const std::string& role, std::optional<int64_t> team_id,
+                                      std::vector<core::FieldError>& errs);
+  void ValidatePassword(const std::string& password, const std::string& username,
+                        std::vector<core::FieldError>& errs) const;
+
   UserStore& store_;
+  access::AccessService& access_;
+  audit::AuditLog& audit_;
   const SessionPolicy policy_;
   std::string dummy_hash_;  // constant after construction
 

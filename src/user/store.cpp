@@ -8,14 +8,17 @@ struct UserRow {
   long long id = 0;
   std::string username, display_name, role, password_hash;
   int active = 0;
-  long long created_at = 0;
+  long long created_at = 0, team_id = 0, version = 1;
+  soci::indicator team_ind = soci::i_null;
   User ToUser() const {
-    return User{id,          username,  display_name, ParseRole(role).value_or(core::Role::kMember),
-                active != 0, created_at};
+    User u{id, username, display_name, role, active != 0, created_at, std::nullopt, version};
+    if (team_ind == soci::i_ok) u.team_id = team_id;
+    return u;
   }
 };
 
-constexpr const char* kUserColumns = "id, username, display_name, role, active, created_at";
+constexpr const char* kUserColumns =
+    "id, username, display_name, role, active, created_at, team_id, version";
 
 }  // namespace
 
@@ -65,14 +68,14 @@ core::Result<User> UserStore::Insert(const NewUser& u, const std::string& passwo
       throw db::Abort{core::Error::Conflict(
           "username already taken", {{"username", "not_unique", "username is already taken"}})};
     }
-    std::string role = RoleName(u.role);
     long long id = 0;
-    long long ts = now;
+    long long ts = now, team = u.team_id.value_or(0);
+    soci::indicator team_ind = u.team_id ? soci::i_ok : soci::i_null;
     sql << "INSERT INTO users (username, display_name, password_hash, role, active, created_at, "
-           "updated_at) VALUES (:u, :d, :p, :r, 1, :c, :c2) RETURNING id",
-        soci::use(u.username), soci::use(u.display_name), soci::use(password_hash), soci::use(role),
-        soci::use(ts), soci::use(ts), soci::into(id);
-    return User{id, u.username, u.display_name, u.role, true, now};
+           "updated_at, team_id) VALUES (:u, :d, :p, :r, 1, :c, :c2, :t) RETURNING id",
+        soci::use(u.username), soci::use(u.display_name), soci::use(password_hash),
+        soci::use(u.role), soci::use(ts), soci::use(ts), soci::use(team, team_ind), soci::into(id);
+    return User{id, u.username, u.display_name, u.role, true, now, u.team_id, 1};
   });
 }
 
@@ -82,7 +85,8 @@ core::Result<std::optional<User>> UserStore::FindById(int64_t id) {
     UserRow r;
     sql << "SELECT " << kUserColumns << " FROM users WHERE id = :id", soci::use(lid),
         soci::into(r.id), soci::into(r.username), soci::into(r.display_name), soci::into(r.role),
-        soci::into(r.active), soci::into(r.created_at);
+        soci::into(r.active), soci::into(r.created_at), soci::into(r.team_id, r.team_ind),
+        soci::into(r.version);
     if (!sql.got_data()) return std::nullopt;
     return r.ToUser();
   });
@@ -95,7 +99,7 @@ core::Result<std::optional<std::pair<User, std::string>>> UserStore::FindForLogi
     sql << "SELECT " << kUserColumns << ", password_hash FROM users WHERE username = :u",
         soci::use(username), soci::into(r.id), soci::into(r.username), soci::into(r.display_name),
         soci::into(r.role), soci::into(r.active), soci::into(r.created_at),
-        soci::into(r.password_hash);
+        soci::into(r.team_id, r.team_ind), soci::into(r.version), soci::into(r.password_hash);
     if (!sql.got_data()) return std::nullopt;
     return std::make_pair(r.ToUser(), r.password_hash);
   });
@@ -107,9 +111,44 @@ core::Result<std::vector<User>> UserStore::List() {
     UserRow r;
     soci::statement st = (sql.prepare << "SELECT " << kUserColumns << " FROM users ORDER BY id",
                           soci::into(r.id), soci::into(r.username), soci::into(r.display_name),
-                          soci::into(r.role), soci::into(r.active), soci::into(r.created_at));
+                          soci::into(r.role), soci::into(r.active), soci::into(r.created_at),
+                          soci::into(r.team_id, r.team_ind), soci::into(r.version));
     st.execute();
     while (st.fetch()) out.push_back(r.ToUser());
+    return out;
+  });
+}
+
+core::Result<User> UserStore::Update(const User& u, int64_t expected_version,
+                                     const std::optional<std::string>& password_hash, int64_t now) {
+  return db_.Write([&](soci::session& sql) {
+    long long id = u.id, ts = now, team = u.team_id.value_or(0), expected = expected_version;
+    int active = u.active ? 1 : 0;
+    soci::indicator team_ind = u.team_id ? soci::i_ok : soci::i_null;
+    soci::statement st =
+        (sql.prepare << "UPDATE users SET display_name = :d, role = :r, team_id = :t, active = :a, "
+                        "updated_at = :u, version = version + 1 WHERE id = :i AND version = :v",
+         soci::use(u.display_name), soci::use(u.role), soci::use(team, team_ind), soci::use(active),
+         soci::use(ts), soci::use(id), soci::use(expected));
+    st.execute(true);
+    if (st.get_affected_rows() == 0) {
+      throw db::Abort{core::Error(core::Code::kPreconditionFailed,
+                                  "the user was changed by someone else; reload and try again")};
+    }
+    if (password_hash) {
+      sql << "UPDATE users SET password_hash = :p WHERE id = :i", soci::use(*password_hash),
+          soci::use(id);
+    }
+    if (!u.active || password_hash) {
+      // A deactivated user or a new password ends every session and token at once.
+      sql << "DELETE FROM sessions WHERE user_id = :i", soci::use(id);
+    }
+    if (!u.active) {
+      sql << "UPDATE api_tokens SET revoked_at = :t WHERE user_id = :i AND revoked_at IS NULL",
+          soci::use(ts), soci::use(id);
+    }
+    User out = u;
+    out.version = expected_version + 1;
     return out;
   });
 }

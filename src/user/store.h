@@ -33,6 +33,12 @@ class UserStore {
   core::Result<std::optional<std::pair<User, std::string>>> FindForLogin(
       const std::string& username);
   core::Result<std::vector<User>> List();
+  // Writes display name, role, team and active flag (and the password hash when given).
+  // Deactivating a user, or setting a password, ends their sessions; deactivating also
+  // revokes their API tokens. kNotFound when there is no such user.
+  // kPreconditionFailed when the stored version is not `expected_version`.
+  core::Result<User> Update(const User& u, int64_t expected_version,
+                            const std::optional<std::string>& password_hash, int64_t now);
   core::Result<int64_t> Count();
 
   core::Result<void> InsertSession(const std::string& token_hash, int64_t user_id,

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { CREDIT_ALPHABET, breakCheck, creditCode, residentId } from './cn_ids.mjs';
 import {
-  countCustomers, createCustomer, expectProblem, expectStatus, startServer,
+  countCustomers, createCustomer, expectProblem, expectStatus, revealCustomer, startServer,
 } from './harness.mjs';
 
 const ID_ALPHABET = '0123456789X';
@@ -50,7 +50,13 @@ describe('customers', () => {
         province: '河北省', city: '秦皇岛市', district: '海港区', address: '文化路 1 号',
         source: '展会', owner_id: owner, stage: 'intent', notes: '第一次见面在广交会',
       };
-      const c = await createCustomer(admin, body);
+      const created = await createCustomer(admin, body);
+      assert.equal(created.masked, true, 'answers are masked until revealed');
+      assert.equal(created.address, '****');
+      assert.deepEqual(created.emails, [{ address: 'w***@example.com', label: '工作' }]);
+      assert.equal(created.phones[0].display, '138****8000');
+      const c = await revealCustomer(admin, created.id);
+      assert.equal(c.masked, false);
       for (const k of ['code', 'name', 'gender', 'company', 'title', 'province', 'city', 'district', 'address', 'source', 'owner_id', 'stage', 'notes']) {
         assert.deepEqual(c[k], body[k], k);
       }
@@ -85,7 +91,9 @@ describe('customers', () => {
     ];
     for (const tc of cases) {
       it(`${JSON.stringify(tc.number)} → ${tc.e164}${tc.extension ? ' ext ' + tc.extension : ''}`, async () => {
-        const c = await createCustomer(admin, { name: `号码 ${tc.number}`, phones: [{ number: tc.number, label: '办公' }] });
+        const created = await createCustomer(admin, { name: `号码 ${tc.number}`, phones: [{ number: tc.number, label: '办公' }] });
+        assert.match(created.phones[0].display, /\*{3,}/, 'masked until revealed');
+        const c = await revealCustomer(admin, created.id);
         assert.equal(c.phones.length, 1);
         const p = c.phones[0];
         assert.equal(p.number, tc.number, 'raw input kept as typed');
@@ -123,9 +131,9 @@ describe('customers', () => {
 
   describe('emails', () => {
     it('are trimmed and the domain lower-cased (local part kept)', async () => {
-      const c = await createCustomer(admin, {
+      const c = await revealCustomer(admin, (await createCustomer(admin, {
         name: '邮件', emails: [{ address: '  Zhang.Wei@Example.COM  ', label: '工作' }, { address: 'li@MAIL.Example.cn' }],
-      });
+      })).id);
       assert.equal(c.emails[0].address, 'Zhang.Wei@example.com');
       assert.equal(c.emails[1].address, 'li@mail.example.cn');
     });
@@ -146,7 +154,7 @@ describe('customers', () => {
     it('valid 身份证号 and 统一社会信用代码 are accepted', async () => {
       assert.equal(id, '11010519491231002X');
       for (const [idn, cc] of [[id, code], [idDigit, null]]) {
-        const c = await createCustomer(admin, { name: '证件', id_number: idn, credit_code: cc });
+        const c = await revealCustomer(admin, (await createCustomer(admin, { name: '证件', id_number: idn, credit_code: cc })).id);
         assert.equal(c.id_number, idn);
         assert.equal(c.credit_code, cc);
       }
@@ -188,7 +196,8 @@ describe('customers', () => {
       assert.equal(u.title, '经理');
       assert.equal(u.name, '版本');
       assert.equal(u.version, 2);
-      assert.equal(u.phones[0].e164, '+8613800138000');
+      assert.equal(u.phones[0].e164, '+86138****8000');
+      assert.equal((await revealCustomer(admin, c.id)).phones[0].e164, '+8613800138000');
       assert.ok(u.updated_at >= c.updated_at);
       const etag = res.headers.get('etag');
       if (etag !== null) assert.equal(etag, '"2"');
@@ -221,10 +230,11 @@ describe('customers', () => {
         title: null, phones: [{ number: '010-6552 9988' }], emails: [{ address: 'new@example.com' }],
       }, { headers: { 'if-match': '"3"' } }), 200);
       assert.equal(u.title, null);
-      assert.deepEqual(u.phones.map((p) => p.e164), ['+861065529988']);
-      assert.equal(u.phones[0].primary, true);
-      assert.deepEqual(u.emails.map((e) => e.address), ['new@example.com']);
       assert.equal(u.version, 4);
+      const clear = await revealCustomer(admin, c.id);
+      assert.deepEqual(clear.phones.map((p) => p.e164), ['+861065529988']);
+      assert.equal(clear.phones[0].primary, true);
+      assert.deepEqual(clear.emails.map((e) => e.address), ['new@example.com']);
     });
 
     it('an invalid PATCH → 422 and changes nothing (not even the version)', async () => {

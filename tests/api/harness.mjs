@@ -335,6 +335,9 @@ export class Client {
   patch(path, json, opts = {}) {
     return this.request('PATCH', path, json === undefined ? opts : { ...opts, json });
   }
+  put(path, json, opts = {}) {
+    return this.request('PUT', path, json === undefined ? opts : { ...opts, json });
+  }
   del(path, opts) {
     return this.request('DELETE', path, opts);
   }
@@ -369,7 +372,7 @@ export function expectStatus(res, status, what = '') {
 const TYPE_FOR = {
   400: 'bad-request', 401: 'unauthenticated', 403: 'forbidden', 404: 'not-found', 409: 'conflict',
   412: 'precondition-failed', 413: 'payload-too-large', 415: 'unsupported-media-type', 422: 'invalid',
-  428: 'precondition-required', 500: 'internal',
+  428: 'precondition-required', 429: 'rate-limited', 500: 'internal',
 };
 
 // Asserts a problem answer. opts: {type: suffix, field, codes: [allowed codes]}.
@@ -399,14 +402,20 @@ export async function createCustomer(client, body, what = '') {
   return res.body;
 }
 
+// The customer with clear contact data (POST /customers/{id}/reveal; answers are masked).
+export async function revealCustomer(client, id) {
+  const res = await client.post(`/customers/${id}/reveal`, {});
+  return expectStatus(res, 200, `reveal customer ${id}`).customer;
+}
+
 // Number of customers (live, or in the recycle bin with deleted=true).
 export async function countCustomers(client, query = {}) {
   return (await client.listAll('/customers', query)).length;
 }
 
 // Creates a user through the API (admin client) and returns a logged-in session for it.
-export async function createMember(server, admin, username, { role = 'member', display_name } = {}) {
-  const password = `pw-${username}-12345`;
+export async function createMember(server, admin, username, { role = 'sales', display_name } = {}) {
+  const password = 'Kq8-secret-pass';
   const res = await admin.post('/users', { username, password, display_name: display_name ?? username, role });
   expectStatus(res, 201, `create user ${username}`);
   const s = await server.login(username, password);

@@ -62,7 +62,7 @@ describe('openapi.yaml', () => {
     id_number: '11010519491231002X', credit_code: null, province: '河北省', city: '秦皇岛市', district: null, address: null,
     source: '展会', owner_id: 1, owner_name: '管理员', stage: 'intent', notes: null, custom: { industry: '外贸', budget: 50000 },
     created_by: 1, created_at: '2026-11-22T15:14:08.123Z', updated_by: 1, updated_at: '2026-11-22T15:14:08.123Z',
-    version: 3, deleted_at: null,
+    version: 3, deleted_at: null, masked: false,
   };
   const mutations = [
     ['a stray key', (c) => { c.secret = 1; }],
@@ -91,7 +91,7 @@ describe('openapi.yaml', () => {
   }
   it('User rejects a password hash key', () => {
     const v = schemaValidator('User');
-    const u = { id: 1, username: 'admin', display_name: '管理员', role: 'admin', active: true, created_at: '2026-11-22T15:14:08.123Z' };
+    const u = { id: 1, username: 'admin', display_name: '管理员', role: 'admin', team_id: null, active: true, created_at: '2026-11-22T15:14:08.123Z', version: 1 };
     assert.ok(v(u), JSON.stringify(v.errors));
     assert.equal(v({ ...u, password_hash: 'x' }), false);
   });

@@ -24,15 +24,44 @@ class CustomerServiceTest : public ::testing::Test {
     ASSERT_TRUE(db.has_value());
     db_ = std::move(*db);
     ASSERT_TRUE(db_->Migrate(app::AllMigrations()).has_value());
+    audit_store_ = std::make_unique<audit::AuditStore>(*db_);
+    audit_ = std::make_unique<audit::AuditLog>(*audit_store_);
+    access_store_ = std::make_unique<access::AccessStore>(*db_);
+    access_ = std::make_unique<access::AccessService>(*access_store_, *audit_);
     user_store_ = std::make_unique<user::UserStore>(*db_);
-    users_ = std::make_unique<user::UserService>(*user_store_);
+    users_ = std::make_unique<user::UserService>(*user_store_, *access_, *audit_);
     field_store_ = std::make_unique<field::FieldStore>(*db_);
-    fields_ = std::make_unique<field::FieldService>(*field_store_, BuiltinFieldNames());
+    fields_ = std::make_unique<field::FieldService>(*field_store_, BuiltinFieldNames(), *audit_);
     store_ = std::make_unique<CustomerStore>(*db_);
-    svc_ = std::make_unique<CustomerService>(*store_, *fields_, *users_, phones_, cipher_, bidx_);
-    auto u = users_->Create(core::Actor::LocalAdmin(), {"rep", "password1", "销售小王"});
-    ASSERT_TRUE(u.has_value());
-    rep_ = core::Actor{u->id, u->username, u->display_name, core::Role::kMember};
+    svc_ = std::make_unique<CustomerService>(*store_, *fields_, *users_, *access_, *audit_, phones_,
+                                             cipher_, bidx_);
+    rep_ = MakeActor("rep", "sales", std::nullopt);
+  }
+
+  // A user with this role and team, as the server would authenticate them.
+  core::Actor MakeActor(const std::string& name, const std::string& role,
+                        std::optional<int64_t> team) {
+    user::NewUser nu;
+    nu.username = name;
+    nu.password = "Gq7!zzxv-kehu";
+    nu.display_name = name + " 显示名";
+    nu.role = role;
+    nu.team_id = team;
+    auto u = users_->Create(core::Actor::LocalAdmin(), nu);
+    EXPECT_TRUE(u.has_value()) << (u ? "" : u.error().message());
+    core::Actor a;
+    a.user_id = u->id;
+    a.username = u->username;
+    a.display_name = u->display_name;
+    EXPECT_TRUE(access_->Resolve(a, role, team).has_value());
+    return a;
+  }
+
+  // The customer with clear contact data.
+  Customer Clear(int64_t id) {
+    auto r = svc_->Reveal(core::Actor::LocalAdmin(), id);
+    EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message());
+    return r ? r->customer : Customer{};
   }
 
   CustomerInput Input(const json& j) {
@@ -53,6 +82,10 @@ class CustomerServiceTest : public ::testing::Test {
   crypto::BlindIndex bidx_{keys_};
   phone::Normalizer phones_{"CN"};
   std::unique_ptr<db::Database> db_;
+  std::unique_ptr<audit::AuditStore> audit_store_;
+  std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<access::AccessStore> access_store_;
+  std::unique_ptr<access::AccessService> access_;
   std::unique_ptr<user::UserStore> user_store_;
   std::unique_ptr<user::UserService> users_;
   std::unique_ptr<field::FieldStore> field_store_;
@@ -68,10 +101,16 @@ TEST_F(CustomerServiceTest, CreateNormalisesAndDefaults) {
                                      {"emails", {" Zhang@Example.COM "}}}));
   ASSERT_TRUE(c.has_value()) << c.error().message();
   EXPECT_EQ(c->name, "张伟");
-  EXPECT_EQ(c->phones.at(0).info.e164, "+863353051234");
+  EXPECT_TRUE(c->masked);
+  EXPECT_EQ(c->phones.at(0).info.e164, "+8633****1234") << "masked until revealed";
+  EXPECT_EQ(c->phones.at(0).info.display, "033****1234");
+  EXPECT_EQ(c->emails.at(0).address, "Z***@example.com");
+  Customer clear = Clear(c->id);
+  EXPECT_FALSE(clear.masked);
+  EXPECT_EQ(clear.phones.at(0).info.e164, "+863353051234");
+  EXPECT_EQ(clear.emails.at(0).address, "Zhang@example.com");
   EXPECT_EQ(c->phones.at(0).info.extension, "12");
   EXPECT_TRUE(c->phones.at(0).primary) << "the only phone becomes primary";
-  EXPECT_EQ(c->emails.at(0).address, "Zhang@example.com");
   EXPECT_EQ(c->owner_id.value_or(0), rep_.user_id) << "the creator owns a new customer";
   EXPECT_EQ(c->stage, "potential");
   EXPECT_EQ(c->version, 1);
@@ -213,6 +252,169 @@ TEST_F(CustomerServiceTest, CursorOfAnotherSortIsRejected) {
   EXPECT_EQ(bad.error().code(), core::Code::kBadRequest);
   q.cursor = "!!garbage";
   EXPECT_FALSE(svc_->List(rep_, q).has_value());
+}
+
+}  // namespace
+}  // namespace kehu::customer
+
+namespace kehu::customer {
+namespace {
+
+TEST_F(CustomerServiceTest, OwnScopeHidesOtherRepsCustomersEverywhere) {
+  core::Actor other = MakeActor("rep2", "sales", std::nullopt);
+  auto c = svc_->Create(rep_, Input({{"name", "张伟"}, {"phones", {"13800138000"}}}));
+  ASSERT_TRUE(c.has_value());
+  auto get = svc_->Get(other, c->id);
+  ASSERT_FALSE(get.has_value());
+  EXPECT_EQ(get.error().code(), core::Code::kNotFound) << "404, so existence does not leak";
+  ListQuery q;
+  EXPECT_TRUE(svc_->List(other, q)->items.empty());
+  q.q = "13800138000";
+  EXPECT_TRUE(svc_->List(other, q)->items.empty());
+  EXPECT_TRUE(svc_->LookupPhone(other, "13800138000")->items.empty());
+  CustomerInput in = Input({{"name", "改名"}});
+  EXPECT_EQ(svc_->Update(other, c->id, 1, in).error().code(), core::Code::kNotFound);
+  EXPECT_EQ(svc_->Reveal(other, c->id).error().code(), core::Code::kNotFound);
+  // The owner and an all-scope read-only user see it; the read-only user only masked.
+  EXPECT_EQ(svc_->LookupPhone(rep_, "138 0013 8000")->items.size(), 1u);
+  core::Actor viewer = MakeActor("viewer", "readonly", std::nullopt);
+  auto seen = svc_->Get(viewer, c->id);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->phones.at(0).info.display, "138****8000");
+  EXPECT_EQ(svc_->Reveal(viewer, c->id).error().code(), core::Code::kForbidden);
+  EXPECT_EQ(svc_->Create(viewer, Input({{"name", "x"}})).error().code(), core::Code::kForbidden);
+  // A sales rep cannot hand a customer to someone outside their scope.
+  in = Input({{"owner_id", other.user_id}});
+  auto moved = svc_->Update(rep_, c->id, 1, in);
+  ASSERT_FALSE(moved.has_value());
+  EXPECT_TRUE(Fields(moved.error()).contains("owner_id"));
+}
+
+TEST_F(CustomerServiceTest, TeamScopeCoversSubTeams) {
+  const core::Actor admin = core::Actor::LocalAdmin();
+  auto north = access_->CreateTeam(admin, "华北区", std::nullopt);
+  ASSERT_TRUE(north.has_value());
+  auto hebei = access_->CreateTeam(admin, "河北组", north->id);
+  ASSERT_TRUE(hebei.has_value());
+  auto south = access_->CreateTeam(admin, "华南区", std::nullopt);
+  ASSERT_TRUE(south.has_value());
+  core::Actor rep = MakeActor("hb-rep", "sales", hebei->id);
+  core::Actor boss = MakeActor("north-boss", "sales_manager", north->id);
+  core::Actor other_boss = MakeActor("south-boss", "sales_manager", south->id);
+  auto c = svc_->Create(rep, Input({{"name", "赵敏"}, {"phones", {"13912345678"}}}));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_TRUE(svc_->Get(boss, c->id).has_value()) << "a sub-team's customer is in team scope";
+  EXPECT_EQ(svc_->Get(other_boss, c->id).error().code(), core::Code::kNotFound);
+  EXPECT_EQ(svc_->List(boss, ListQuery{})->items.size(), 1u);
+  EXPECT_TRUE(svc_->List(other_boss, ListQuery{})->items.empty());
+  EXPECT_TRUE(svc_->LookupPhone(other_boss, "13912345678")->items.empty());
+  // A team cannot be moved under its own sub-team.
+  auto cycle = access_->UpdateTeam(admin, north->id, "华北区", hebei->id);
+  ASSERT_FALSE(cycle.has_value());
+  EXPECT_TRUE(Fields(cycle.error()).contains("parent_id"));
+}
+
+TEST_F(CustomerServiceTest, MaskedValuesSentBackKeepTheStoredOnes) {
+  auto c = svc_->Create(rep_, Input({{"name", "孙丽"},
+                                     {"phones", {"13800138000", "0335-3051234"}},
+                                     {"emails", {"sun.li@example.com"}},
+                                     {"id_number", "11010519491231002X"},
+                                     {"address", "文化路 88 号"}}));
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  // What a client shows and sends back untouched, with one other field changed.
+  json body = ToJson(*c);
+  json patch = {{"title", "经理"},
+                {"phones", json::array()},
+                {"emails", json::array()},
+                {"id_number", body["id_number"]},
+                {"address", body["address"]}};
+  for (const auto& p : body["phones"]) {
+    patch["phones"].push_back({{"number", p["number"]}, {"label", "手机"}});
+  }
+  for (const auto& e : body["emails"]) patch["emails"].push_back({{"address", e["address"]}});
+  auto updated = svc_->Update(rep_, c->id, 1, Input(patch));
+  ASSERT_TRUE(updated.has_value()) << updated.error().message();
+  Customer clear = Clear(c->id);
+  EXPECT_EQ(clear.title, "经理");
+  ASSERT_EQ(clear.phones.size(), 2u);
+  EXPECT_EQ(clear.phones[0].info.e164, "+8613800138000");
+  EXPECT_EQ(clear.phones[1].info.e164, "+863353051234");
+  EXPECT_EQ(clear.emails.at(0).address, "sun.li@example.com");
+  EXPECT_EQ(clear.id_number, "11010519491231002X");
+  EXPECT_EQ(clear.address, "文化路 88 号");
+  // A masked value that matches nothing stored is refused, not saved.
+  auto bad = svc_->Update(rep_, c->id, 2, Input({{"phones", {"139****0000"}}}));
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_TRUE(Fields(bad.error()).contains("phones[0].number"));
+}
+
+TEST_F(CustomerServiceTest, RevealQuotaStopsBulkHarvesting) {
+  const core::Actor admin = core::Actor::LocalAdmin();
+  auto roles = access_->ListRoles(admin);
+  ASSERT_TRUE(roles.has_value());
+  auto sales = std::find_if(roles->begin(), roles->end(),
+                            [](const access::Role& r) { return r.key == "sales"; });
+  ASSERT_NE(sales, roles->end());
+  access::RoleInput change;
+  change.reveal_quota = 2;
+  ASSERT_TRUE(access_->UpdateRole(admin, sales->id, sales->version, change).has_value());
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto c = svc_->Create(rep_, Input({{"name", "客户" + std::to_string(i)},
+                                       {"phones", {"1380013800" + std::to_string(i)}}}));
+    ASSERT_TRUE(c.has_value());
+    ids.push_back(c->id);
+  }
+  auto first = svc_->Reveal(rep_, ids[0]);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->customer.phones.at(0).info.e164, "+8613800138000");
+  EXPECT_FALSE(first->charge.quota_now_reached);
+  auto second = svc_->Reveal(rep_, ids[1]);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_TRUE(second->charge.quota_now_reached) << "the reveal that uses the quota up says so";
+  auto third = svc_->Reveal(rep_, ids[2]);
+  ASSERT_FALSE(third.has_value());
+  EXPECT_EQ(third.error().code(), core::Code::kRateLimited);
+}
+
+}  // namespace
+}  // namespace kehu::customer
+
+namespace kehu::customer {
+namespace {
+
+TEST_F(CustomerServiceTest, EveryChangeAndRevealIsAuditedWithoutPersonalData) {
+  auto c = svc_->Create(rep_, Input({{"name", "周芷若"}, {"phones", {"13811112222"}}}));
+  ASSERT_TRUE(c.has_value());
+  ASSERT_TRUE(
+      svc_->Update(rep_, c->id, 1, Input({{"title", "总监"}, {"phones", {"13933334444"}}})));
+  ASSERT_TRUE(svc_->Reveal(rep_, c->id));
+  // Sales may not delete: the attempt is refused and leaves no entry.
+  EXPECT_EQ(svc_->Delete(rep_, c->id).error().code(), core::Code::kForbidden);
+  const core::Actor admin = core::Actor::LocalAdmin();
+  ASSERT_TRUE(svc_->Delete(admin, c->id).has_value());
+  ASSERT_TRUE(svc_->Restore(admin, c->id).has_value());
+  audit::ListQuery q;
+  q.entity = "customer";
+  q.entity_id = std::to_string(c->id);
+  auto page = audit_->List(admin, q);
+  ASSERT_TRUE(page.has_value()) << page.error().message();
+  std::vector<std::string> actions;
+  for (const auto& e : page->items) actions.push_back(e.action);
+  EXPECT_EQ(actions,
+            (std::vector<std::string>{"customer.restore", "customer.delete", "customer.reveal",
+                                      "customer.update", "customer.create"}));
+  const auto& update = page->items[3];
+  EXPECT_EQ(update.actor_id, rep_.user_id);
+  EXPECT_EQ(update.details["fields"], json({"title", "phones"}));
+  for (const auto& e : page->items) {
+    for (const char* secret : {"13811112222", "13933334444"}) {
+      EXPECT_EQ(e.details.dump().find(secret), std::string::npos) << e.action;
+    }
+  }
+  auto verify = audit_->Verify(admin);
+  ASSERT_TRUE(verify.has_value());
+  EXPECT_TRUE(verify->ok) << verify->reason;
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ using testing::Engine;
 class StoreContract : public ::testing::TestWithParam<Engine> {};
 
 user::User AddUser(user::UserStore& users, const std::string& name) {
-  auto u = users.Insert({name, "pw", name + " display", core::Role::kMember}, "hash", 1000);
+  auto u = users.Insert({name, "pw", name + " display", "sales", std::nullopt}, "hash", 1000);
   EXPECT_TRUE(u.has_value());
   return u.value_or(user::User{});
 }
@@ -45,7 +45,7 @@ TEST_P(StoreContract, UsernameIsUnique) {
   KEHU_OPEN_DB_OR_SKIP(db, GetParam());
   user::UserStore users(*db);
   AddUser(users, "li");
-  auto dup = users.Insert({"li", "pw", "x", core::Role::kMember}, "hash", 1);
+  auto dup = users.Insert({"li", "pw", "x", "sales", std::nullopt}, "hash", 1);
   ASSERT_FALSE(dup.has_value());
   EXPECT_EQ(dup.error().code(), core::Code::kConflict);
   ASSERT_EQ(dup.error().details().size(), 1u);
