@@ -18,6 +18,8 @@ struct Role {
   core::PermSet perms;
   core::Scope scope = core::Scope::kOwn;
   int reveal_quota = 0;  // clear-number reveals a user may make per day; 0 = unlimited
+  // Addresses or CIDR networks users of this role may log in and work from; empty = anywhere.
+  std::vector<std::string> ip_allow;
   int64_t user_count = 0;
   int64_t version = 1;
   int64_t updated_at = 0;
@@ -30,7 +32,15 @@ struct RoleInput {
   std::optional<std::vector<std::string>> permissions;
   std::optional<std::string> scope;
   std::optional<int> reveal_quota;
+  std::optional<std::vector<std::string>> ip_allow;
 };
+
+// Whether `ip` is one of `allow` (addresses or CIDR networks, IPv4 or IPv6); an empty list
+// allows every address.
+bool IpAllowed(const std::vector<std::string>& allow, const std::string& ip);
+// Normalises one allow-list entry ("10.1.0.0/16", "192.168.1.7", "fd00::/8"); nullopt when
+// it is neither an address nor a network.
+std::optional<std::string> ParseIpRule(const std::string& rule);
 
 struct Team {
   int64_t id = 0;

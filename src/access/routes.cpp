@@ -19,6 +19,7 @@ nlohmann::json ToJson(const Role& r) {
           {"permissions", r.perms.Names()},
           {"scope", std::string(core::ScopeName(r.scope))},
           {"reveal_quota", r.reveal_quota},
+          {"ip_allow", r.ip_allow},
           {"user_count", r.user_count},
           {"version", r.version}};
 }
@@ -54,6 +55,20 @@ core::Result<RoleInput> ParseRole(const nlohmann::json& body) {
         continue;
       }
       in.reveal_quota = v.get<int>();
+    } else if (k == "ip_allow") {
+      if (!v.is_array()) {
+        errs.push_back({k, "wrong_type", "must be an array of addresses or CIDR networks"});
+        continue;
+      }
+      std::vector<std::string> rules;
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].is_string()) {
+          errs.push_back({k + "[" + std::to_string(i) + "]", "wrong_type", "must be a string"});
+        } else {
+          rules.push_back(v[i].get<std::string>());
+        }
+      }
+      in.ip_allow = std::move(rules);
     } else if (k == "permissions") {
       if (!v.is_array()) {
         errs.push_back({k, "wrong_type", "must be an array of permission names"});

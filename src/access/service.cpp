@@ -94,6 +94,20 @@ core::Result<Role> AccessService::Validate(const RoleInput& in, Role r, bool cre
       r.reveal_quota = *in.reveal_quota;
     }
   }
+  if (in.ip_allow) {
+    std::vector<std::string> rules;
+    for (std::size_t i = 0; i < in.ip_allow->size(); ++i) {
+      auto rule = ParseIpRule((*in.ip_allow)[i]);
+      if (!rule) {
+        errs.push_back({"ip_allow[" + std::to_string(i) + "]", "invalid_format",
+                        "not an IP address or CIDR network: " + (*in.ip_allow)[i]});
+      } else {
+        rules.push_back(*rule);
+      }
+    }
+    if (rules.size() > 100) errs.push_back({"ip_allow", "too_long", "at most 100 entries"});
+    r.ip_allow = std::move(rules);
+  }
   if (r.key == kAdminRole &&
       (!r.perms.Has(core::Perm::kUserAdmin) || r.scope != core::Scope::kAll)) {
     errs.push_back({"permissions", "locked",
@@ -135,7 +149,8 @@ core::Result<Role> AccessService::UpdateRole(const core::Actor& actor, int64_t i
           {{"key", saved->key},
            {"permissions", saved->perms.Names()},
            {"scope", std::string(core::ScopeName(saved->scope))},
-           {"reveal_quota", saved->reveal_quota}});
+           {"reveal_quota", saved->reveal_quota},
+           {"ip_allow", saved->ip_allow}});
   }
   return saved;
 }
@@ -253,6 +268,7 @@ core::Result<void> AccessService::Resolve(core::Actor& actor, const std::string&
   }
   actor.perms = (*role)->perms;
   actor.scope = (*role)->scope;
+  actor.ip_allow = (*role)->ip_allow;
   if (actor.scope == core::Scope::kTeam && team_id) {
     auto teams = store_.ListTeams();
     if (!teams) return std::unexpected(teams.error());

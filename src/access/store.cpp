@@ -5,6 +5,20 @@
 namespace kehu::access {
 namespace {
 
+std::string JoinWords(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+std::vector<std::string> SplitWords(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  std::string w;
+  while (in >> w) out.push_back(w);
+  return out;
+}
+
 std::string JoinPerms(const core::PermSet& p) {
   std::string out;
   for (const std::string& n : p.Names()) {
@@ -26,7 +40,7 @@ core::PermSet SplitPerms(const std::string& s) {
 
 struct RoleRow {
   long long id = 0, version = 0, updated_at = 0, users = 0;
-  std::string key, name, perms, scope;
+  std::string key, name, perms, scope, ip_allow;
   int builtin = 0, quota = 0;
   Role ToRole() const {
     Role r;
@@ -37,6 +51,7 @@ struct RoleRow {
     r.perms = SplitPerms(perms);
     r.scope = core::ParseScope(scope).value_or(core::Scope::kOwn);
     r.reveal_quota = quota;
+    r.ip_allow = SplitWords(ip_allow);
     r.user_count = users;
     r.version = version;
     r.updated_at = updated_at;
@@ -46,8 +61,8 @@ struct RoleRow {
 
 constexpr const char* kRoleSelect =
     "SELECT r.id, r.role_key, r.name, r.builtin, r.permissions, r.scope, r.reveal_quota, "
-    "r.version, r.updated_at, (SELECT COUNT(*) FROM users u WHERE u.role = r.role_key) "
-    "FROM roles r ";
+    "r.version, r.updated_at, (SELECT COUNT(*) FROM users u WHERE u.role = r.role_key), "
+    "r.ip_allow FROM roles r ";
 
 void BindRole(soci::statement& st, RoleRow& r) {
   st.exchange(soci::into(r.id));
@@ -60,6 +75,7 @@ void BindRole(soci::statement& st, RoleRow& r) {
   st.exchange(soci::into(r.version));
   st.exchange(soci::into(r.updated_at));
   st.exchange(soci::into(r.users));
+  st.exchange(soci::into(r.ip_allow));
 }
 
 std::optional<Role> OneRole(soci::session& sql, const std::string& where, long long id,
@@ -136,6 +152,9 @@ CREATE TABLE reveal_counts (
   count INTEGER NOT NULL,
   PRIMARY KEY (user_id, day)
 )
+)SQL"},
+          {8, "role IP allow-lists", R"SQL(
+ALTER TABLE roles ADD COLUMN ip_allow TEXT NOT NULL DEFAULT ''
 )SQL"}};
 }
 
@@ -172,13 +191,14 @@ core::Result<Role> AccessStore::InsertRole(const Role& r, int64_t now) {
     }
     std::string perms = JoinPerms(r.perms);
     std::string scope(core::ScopeName(r.scope));
+    std::string ips = JoinWords(r.ip_allow);
     long long ts = now, id = 0;
     int quota = r.reveal_quota;
     sql << "INSERT INTO roles (role_key, name, builtin, permissions, scope, reveal_quota, "
-           "version, created_at, updated_at) VALUES (:k, :n, 0, :p, :s, :q, 1, :c, :u) "
-           "RETURNING id",
+           "ip_allow, version, created_at, updated_at) VALUES (:k, :n, 0, :p, :s, :q, :ip, 1, "
+           ":c, :u) RETURNING id",
         soci::use(r.key), soci::use(r.name), soci::use(perms), soci::use(scope), soci::use(quota),
-        soci::use(ts), soci::use(ts), soci::into(id);
+        soci::use(ips), soci::use(ts), soci::use(ts), soci::into(id);
     auto stored = OneRole(sql, "id", id, "");
     return *stored;
   });
@@ -197,11 +217,12 @@ core::Result<Role> AccessStore::UpdateRole(const Role& r, int64_t expected_versi
     }
     std::string perms = JoinPerms(r.perms);
     std::string scope(core::ScopeName(r.scope));
+    std::string ips = JoinWords(r.ip_allow);
     int quota = r.reveal_quota;
     sql << "UPDATE roles SET name = :n, permissions = :p, scope = :s, reveal_quota = :q, "
-           "version = version + 1, updated_at = :u WHERE id = :i AND version = :v",
-        soci::use(r.name), soci::use(perms), soci::use(scope), soci::use(quota), soci::use(ts),
-        soci::use(id), soci::use(expected);
+           "ip_allow = :ip, version = version + 1, updated_at = :u WHERE id = :i AND version = :v",
+        soci::use(r.name), soci::use(perms), soci::use(scope), soci::use(quota), soci::use(ips),
+        soci::use(ts), soci::use(id), soci::use(expected);
     return *OneRole(sql, "id", id, "");
   });
 }

@@ -59,16 +59,32 @@ core::Result<void> ResolveConfig(Config& c, const std::set<std::string>& set) {
       str("listen", c.listen);
       str("default_region", c.default_region);
       str("web_dir", c.web_dir);
+      str("tls_cert", c.tls_cert);
+      str("tls_key", c.tls_key);
       if (!set.contains("max_body")) {
         if (auto v = t["max_body"].value<int64_t>(); v && *v > 0) c.max_body = *v;
       }
       if (!set.contains("workers")) {
         if (auto v = t["workers"].value<int64_t>(); v && *v > 0) c.workers = *v;
       }
+      auto positive = [&](const char* key, int64_t& out) {
+        if (set.contains(key)) return;
+        if (auto v = t[key].value<int64_t>(); v && *v > 0) out = *v;
+      };
+      positive("session_idle_minutes", c.session_idle_minutes);
+      positive("session_max_hours", c.session_max_hours);
+      positive("login_lock_after", c.login_lock_after);
+      positive("login_lock_minutes", c.login_lock_minutes);
     } catch (const toml::parse_error& e) {
       return std::unexpected(
           core::Error::BadRequest(toml_path.string() + ": " + std::string(e.description())));
     }
+  }
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return std::unexpected(core::Error::BadRequest(
+        std::string(c.tls_key.empty() ? "--tls-cert is set but --tls-key is missing"
+                                      : "--tls-key is set but --tls-cert is missing") +
+        " (flags, KEHU_TLS_CERT/KEHU_TLS_KEY or tls_cert/tls_key in kehu.toml); TLS needs both"));
   }
   if (c.key_file.empty()) c.key_file = DefaultKeyFile();
   if (c.database.empty())
@@ -118,7 +134,19 @@ core::Result<std::unique_ptr<App>> App::Open(const Config& config, std::size_t p
   a->access_store = std::make_unique<access::AccessStore>(*a->db);
   a->access = std::make_unique<access::AccessService>(*a->access_store, *a->audit);
   a->user_store = std::make_unique<user::UserStore>(*a->db);
-  a->users = std::make_unique<user::UserService>(*a->user_store, *a->access, *a->audit);
+  user::SessionPolicy sessions;
+  sessions.idle_timeout_ms = config.session_idle_minutes * 60 * 1000;
+  sessions.absolute_timeout_ms = config.session_max_hours * 3600 * 1000;
+  user::LoginPolicy logins;
+  logins.lock_after = config.login_lock_after;
+  logins.free_failures = std::min<int64_t>(logins.free_failures, config.login_lock_after - 1);
+  logins.lock_ms = config.login_lock_minutes * 60 * 1000;
+  // Many people may share one office address: it takes four times as many failures before
+  // an address is slowed down, and ten times as many before it is locked.
+  logins.ip_free_failures = 4 * config.login_lock_after;
+  logins.ip_lock_after = 10 * config.login_lock_after;
+  a->users =
+      std::make_unique<user::UserService>(*a->user_store, *a->access, *a->audit, sessions, logins);
   a->field_store = std::make_unique<field::FieldStore>(*a->db);
   a->fields = std::make_unique<field::FieldService>(*a->field_store, customer::BuiltinFieldNames(),
                                                     *a->audit);
@@ -149,6 +177,11 @@ core::Result<void> Serve(App& app) {
   opts.workers = c.workers;
   opts.io_threads = c.io_threads;
   opts.web_dir = c.web_dir;
+  if (!c.tls_cert.empty()) {
+    auto tls = http::MakeTlsContext(c.tls_cert, c.tls_key);
+    if (!tls) return std::unexpected(tls.error());
+    opts.tls = std::move(*tls);
+  }
   http::Server server(opts, *app.users, *app.idempotency);
 
   server.AddInline(restinio::http_method_get(), http::epr::path_to_params("/healthz"),
@@ -161,7 +194,7 @@ core::Result<void> Serve(App& app) {
                      r.body = OpenApiJson();
                      return r;
                    });
-  user::RegisterRoutes(server, *app.users, /*secure_cookies=*/false);
+  user::RegisterRoutes(server, *app.users, /*secure_cookies=*/opts.tls != nullptr);
   access::RegisterRoutes(server, *app.access);
   field::RegisterRoutes(server, *app.fields);
   customer::RegisterRoutes(server, *app.customers);

@@ -27,6 +27,13 @@ struct Config {
   std::string web_dir;  // default: the built web UI next to the sources or the binary
   std::size_t workers = 8;
   std::size_t io_threads = 2;
+  int64_t session_idle_minutes = 12 * 60;  // a session unused this long ends
+  int64_t session_max_hours = 7 * 24;      // and never lives longer than this
+  int64_t login_lock_after = 10;           // failed logins in a row that lock a login name
+  int64_t login_lock_minutes = 15;         // for this long
+  // PEM files; both set = `kehu serve` speaks HTTPS only, neither = plain HTTP.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 // Fills what flags and environment left unset from <data_dir>/kehu.toml, then defaults.

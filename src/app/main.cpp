@@ -83,12 +83,38 @@ int main(int argc, char** argv) {
   serve->add_option("--max-body", config.max_body, "largest request body in bytes [1048576]")
       ->envname("KEHU_MAX_BODY");
   serve->add_option("--web-dir", config.web_dir, "built web UI directory")->envname("KEHU_WEB_DIR");
+  serve
+      ->add_option("--session-idle-minutes", config.session_idle_minutes,
+                   "a login session unused this long ends [720]")
+      ->envname("KEHU_SESSION_IDLE_MINUTES")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--session-max-hours", config.session_max_hours,
+                   "a login session never lives longer than this [168]")
+      ->envname("KEHU_SESSION_MAX_HOURS")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--login-lock-after", config.login_lock_after,
+                   "failed logins in a row that lock a login name (x10: an address) [10]")
+      ->envname("KEHU_LOGIN_LOCK_AFTER")
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--login-lock-minutes", config.login_lock_minutes,
+                   "how long a locked login name or address stays locked [15]")
+      ->envname("KEHU_LOGIN_LOCK_MINUTES")
+      ->check(CLI::PositiveNumber);
   serve->add_option("--workers", config.workers, "request worker threads [8]")
       ->envname("KEHU_WORKERS");
   serve
       ->add_option("--default-region", config.default_region,
                    "region for numbers written without country code [CN]")
       ->envname("KEHU_DEFAULT_REGION");
+  serve
+      ->add_option("--tls-cert", config.tls_cert,
+                   "PEM certificate chain; with --tls-key, serve HTTPS only")
+      ->envname("KEHU_TLS_CERT");
+  serve->add_option("--tls-key", config.tls_key, "PEM private key of --tls-cert (unencrypted)")
+      ->envname("KEHU_TLS_KEY");
 
   auto* migrate = cli.add_subcommand("migrate", "apply pending database migrations and exit");
 
@@ -145,7 +171,17 @@ int main(int argc, char** argv) {
   if (serve->count("--max-body")) given.insert("max_body");
   if (serve->count("--web-dir")) given.insert("web_dir");
   if (serve->count("--workers")) given.insert("workers");
+  for (const char* opt : {"--session-idle-minutes", "--session-max-hours", "--login-lock-after",
+                          "--login-lock-minutes"}) {
+    if (serve->count(opt)) {
+      std::string key(opt + 2);
+      std::replace(key.begin(), key.end(), '-', '_');
+      given.insert(key);
+    }
+  }
   if (serve->count("--default-region")) given.insert("default_region");
+  if (serve->count("--tls-cert")) given.insert("tls_cert");
+  if (serve->count("--tls-key")) given.insert("tls_key");
   if (auto ok = kehu::app::ResolveConfig(config, given); !ok) return Fail(ok.error());
 
   const bool serving = serve->parsed();

@@ -74,6 +74,8 @@ struct Actor {
   // For kOwn: just the actor. Unused for kAll.
   std::vector<int64_t> scope_user_ids;
   std::string ip;  // where the request came from; "" for the CLI
+  // The role's IP allow-list (addresses or CIDR networks); empty = from anywhere.
+  std::vector<std::string> ip_allow;
 
   bool Can(Perm p) const { return perms.Has(p); }
   // Whether a customer owned by `owner_id` (nullopt: nobody) is within the actor's scope.

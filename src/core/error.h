@@ -2,6 +2,7 @@
 // Exceptions thrown by libraries are caught at the call site and turned into an Error.
 #pragma once
 
+#include <cstdint>
 #include <expected>
 #include <string>
 #include <utility>
@@ -66,16 +67,25 @@ class Error {
     return {Code::kUnauthenticated, std::move(message)};
   }
   static Error Forbidden(std::string message) { return {Code::kForbidden, std::move(message)}; }
+  // kRateLimited; the answer tells the client to wait `retry_after_s` seconds (Retry-After).
+  static Error RateLimited(std::string message, int64_t retry_after_s) {
+    Error e{Code::kRateLimited, std::move(message)};
+    e.retry_after_s_ = retry_after_s;
+    return e;
+  }
 
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
   const std::vector<FieldError>& details() const { return details_; }
   std::vector<FieldError>& mutable_details() { return details_; }
+  // Seconds a client should wait before trying again; 0 when not said.
+  int64_t retry_after_s() const { return retry_after_s_; }
 
  private:
   Code code_;
   std::string message_;
   std::vector<FieldError> details_;
+  int64_t retry_after_s_ = 0;
 };
 
 template <typename T>

@@ -166,6 +166,7 @@ Response Problem(const core::Error& e) {
   }
   Response r = Response::Json(k.status, j);
   r.content_type = "application/problem+json";
+  if (e.retry_after_s() > 0) r.WithHeader("Retry-After", std::to_string(e.retry_after_s()));
   return r;
 }
 

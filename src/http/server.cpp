@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <spdlog/spdlog.h>
+#include <restinio/tls.hpp>
 
 #include <chrono>
 #include <csignal>
@@ -20,6 +21,13 @@ constexpr const char* kCsp =
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+
+// The two kinds of server: they differ in the socket only.
+struct PlainTraits : restinio::default_traits_t {
+  using request_handler_t = RestinioRouter;
+};
+using TlsTraits =
+    restinio::tls_traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t, RestinioRouter>;
 
 bool IsWrite(const std::string& m) {
   return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
@@ -213,6 +221,10 @@ Response Server::Authenticate(Request& r, bool& ok) {
   }
   r.actor = auth->actor;
   r.actor.ip = r.remote_ip;
+  if (!access::IpAllowed(r.actor.ip_allow, r.remote_ip)) {
+    return Problem(
+        core::Error::Forbidden("your role may not work from this address (" + r.remote_ip + ")"));
+  }
   r.csrf_token = auth->csrf_token;
   ok = true;
   return {};
@@ -269,6 +281,7 @@ void Server::Send(const restinio::request_handle_t& req, const Response& resp) {
   rb.append_header("X-Content-Type-Options", "nosniff");
   rb.append_header("X-Frame-Options", "DENY");
   rb.append_header("Referrer-Policy", "no-referrer");
+  if (options_.tls) rb.append_header("Strict-Transport-Security", kHsts);
   bool has_cache_control = false;
   for (const auto& [n, v] : resp.headers) {
     if (n == "Cache-Control") has_cache_control = true;
@@ -280,7 +293,9 @@ void Server::Send(const restinio::request_handle_t& req, const Response& resp) {
   rb.done();
 }
 
-core::Result<void> Server::Run(const std::function<void(const std::string&)>& on_listening) {
+template <typename Traits, typename Tune>
+core::Result<void> Server::RunWith(const char* scheme, Tune tune,
+                                   const std::function<void(const std::string&)>& on_listening) {
   // Everything that matched no route: the web UI outside /api/, a 404 problem inside it.
   router_->non_matched_request_handler([this](const restinio::request_handle_t& req) {
     std::string path(req->header().path());
@@ -295,9 +310,6 @@ core::Result<void> Server::Run(const std::function<void(const std::string&)>& on
     return restinio::request_accepted();
   });
 
-  struct Traits : restinio::default_traits_t {
-    using request_handler_t = RestinioRouter;
-  };
   asio::io_context ioctx;
   restinio::server_settings_t<Traits> settings;
   settings.address(options_.host)
@@ -311,6 +323,7 @@ core::Result<void> Server::Run(const std::function<void(const std::string&)>& on
       // over options_.max_body get a 413 problem from Handle().
       .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}.max_body_size(
           std::max<std::size_t>(options_.max_body * 16, 16u << 20)));
+  tune(settings);
   restinio::http_server_t<Traits> server{restinio::external_io_context(ioctx), std::move(settings)};
 
   std::exception_ptr failure;
@@ -341,7 +354,8 @@ core::Result<void> Server::Run(const std::function<void(const std::string&)>& on
   server.open_async(
       [&] {
         opened.store(true);
-        on_listening("http://" + options_.host + ":" + std::to_string(options_.port));
+        on_listening(std::string(scheme) + "://" + options_.host + ":" +
+                     std::to_string(options_.port));
       },
       [&](std::exception_ptr ex) {
         failure = ex;
@@ -362,6 +376,15 @@ core::Result<void> Server::Run(const std::function<void(const std::string&)>& on
     }
   }
   return core::Ok();
+}
+
+core::Result<void> Server::Run(const std::function<void(const std::string&)>& on_listening) {
+  if (options_.tls) {
+    auto with_context = [this](auto& settings) { settings.tls_context(options_.tls); };
+    return RunWith<TlsTraits>("https", with_context, on_listening);
+  }
+  auto nothing_more = [](auto&) {};
+  return RunWith<PlainTraits>("http", nothing_more, on_listening);
 }
 
 }  // namespace kehu::http

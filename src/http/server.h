@@ -1,7 +1,8 @@
 // The HTTP server: RESTinio on a small I/O thread pool, handlers on a worker pool (blocking
 // database work never runs on the network threads), one place that turns Errors into
 // problem+json, authentication and CSRF checks, Idempotency-Key replay, security headers,
-// the static web UI, and graceful shutdown on SIGTERM/SIGINT.
+// the static web UI, and graceful shutdown on SIGTERM/SIGINT. Plain HTTP, or HTTPS only when
+// ServerOptions::tls is set; both run the same code but for the socket.
 #pragma once
 
 #include <atomic>
@@ -15,6 +16,7 @@
 
 #include "core/error.h"
 #include "http/request.h"
+#include "http/tls.h"
 #include "idempotency/store.h"
 #include "user/service.h"
 
@@ -28,6 +30,8 @@ struct ServerOptions {
   std::size_t workers = 8;
   std::string web_dir;  // built web UI (index.html + assets); empty = no UI
   int shutdown_grace_ms = 10000;
+  // Set (MakeTlsContext): HTTPS only on host:port, and every answer carries HSTS.
+  std::shared_ptr<asio::ssl::context> tls;
 };
 
 enum class Access {
@@ -66,6 +70,10 @@ class Server {
 
  private:
   enum class Exec { kWorker, kInline };
+  // Run() for one kind of socket; `tune` adds the settings only that kind has.
+  template <typename Traits, typename Tune>
+  core::Result<void> RunWith(const char* scheme, Tune tune,
+                             const std::function<void(const std::string&)>& on_listening);
   template <typename Path, typename Fn>
   void AddRoute(restinio::http_method_id_t method, Path path, Access access, Exec exec, Fn fn) {
     router_->add_handler(

@@ -55,6 +55,8 @@ struct LoginResult {
   User user;
   std::string session_token;  // goes in the cookie; only its hash is stored
   std::string csrf_token;
+  core::Actor actor;        // what the user may do (permissions, scope)
+  bool new_device = false;  // first login from this address and browser (not the first ever)
 };
 
 }  // namespace kehu::user

@@ -1,6 +1,7 @@
 #include "user/routes.h"
 
 #include "core/time.h"
+#include "crypto/crypto.h"
 
 namespace kehu::user {
 
@@ -120,8 +121,9 @@ void RegisterRoutes(http::Server& server, UserService& svc, bool secure_cookies)
                auto login = svc.Login((*f)["username"], (*f)["password"], r.remote_ip,
                                       r.Header("user-agent") ? *r.Header("user-agent") : "");
                if (!login) return std::unexpected(login.error());
-               return Response::Json(
-                          200, {{"user", ToJson(login->user)}, {"csrf_token", login->csrf_token}})
+               return Response::Json(200, {{"user", ActorJson(login->actor, &login->user)},
+                                           {"csrf_token", login->csrf_token},
+                                           {"new_device", login->new_device}})
                    .WithHeader("Set-Cookie", "kehu_session=" + login->session_token + cookie_attrs +
                                                  "; Max-Age=604800");
              });
@@ -198,6 +200,88 @@ void RegisterRoutes(http::Server& server, UserService& svc, bool secure_cookies)
         resp.WithHeader("ETag", "\"" + std::to_string(u->version) + "\"");
         return resp;
       });
+
+  const auto uid_p = epr::non_negative_decimal_number_p<int64_t>();
+  const auto sid_p = epr::path_fragment_p();
+  auto sessions_json = [](const std::vector<SessionInfo>& list, const std::string& current) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const SessionInfo& s : list) {
+      items.push_back({{"id", s.token_hash.substr(0, 16)},
+                       {"ip", s.ip},
+                       {"user_agent", s.user_agent},
+                       {"created_at", core::FormatTime(s.created_at)},
+                       {"last_seen_at", core::FormatTime(s.last_seen_at)},
+                       {"expires_at", core::FormatTime(s.expires_at)},
+                       {"current", !current.empty() && s.token_hash == current}});
+    }
+    return nlohmann::json{{"items", items}};
+  };
+  auto current_hash = [](const Request& r) {
+    auto cookie = r.Cookie("kehu_session");
+    return cookie ? crypto::TokenHash(*cookie) : std::string();
+  };
+  auto devices_json = [](const std::vector<Device>& list) {
+    nlohmann::json items = nlohmann::json::array();
+    for (const Device& d : list) {
+      items.push_back({{"ip", d.ip},
+                       {"user_agent", d.user_agent},
+                       {"first_seen_at", core::FormatTime(d.first_seen_at)},
+                       {"last_seen_at", core::FormatTime(d.last_seen_at)}});
+    }
+    return nlohmann::json{{"items", items}};
+  };
+
+  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/auth/sessions"),
+             Access::kAuthenticated,
+             [&svc, sessions_json, current_hash](Request& r) -> core::Result<Response> {
+               auto list = svc.Sessions(r.actor, r.actor.user_id);
+               if (!list) return std::unexpected(list.error());
+               return Response::Json(200, sessions_json(*list, current_hash(r)));
+             });
+  server.Add(restinio::http_method_delete(), epr::path_to_params("/api/v1/auth/sessions/", sid_p),
+             Access::kAuthenticated, [&svc](Request& r, std::string sid) -> core::Result<Response> {
+               auto n = svc.RevokeSessions(r.actor, r.actor.user_id, sid);
+               if (!n) return std::unexpected(n.error());
+               return Response::NoContent();
+             });
+  server.Add(restinio::http_method_post(), epr::path_to_params("/api/v1/auth/password"),
+             Access::kAuthenticated, [&svc, current_hash](Request& r) -> core::Result<Response> {
+               auto body = r.JsonObject();
+               if (!body) return std::unexpected(body.error());
+               auto f = Strings(*body, {"current_password", "new_password"});
+               if (!f) return std::unexpected(f.error());
+               auto done = svc.ChangeOwnPassword(r.actor, (*f)["current_password"],
+                                                 (*f)["new_password"], current_hash(r));
+               if (!done) return std::unexpected(done.error());
+               return Response::NoContent();
+             });
+  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/auth/devices"),
+             Access::kAuthenticated, [&svc, devices_json](Request& r) -> core::Result<Response> {
+               auto list = svc.Devices(r.actor, r.actor.user_id);
+               if (!list) return std::unexpected(list.error());
+               return Response::Json(200, devices_json(*list));
+             });
+  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/users/", uid_p, "/sessions"),
+             Access::kAuthenticated,
+             [&svc, sessions_json, current_hash](Request& r, int64_t id) -> core::Result<Response> {
+               auto list = svc.Sessions(r.actor, id);
+               if (!list) return std::unexpected(list.error());
+               return Response::Json(200, sessions_json(*list, current_hash(r)));
+             });
+  server.Add(restinio::http_method_delete(),
+             epr::path_to_params("/api/v1/users/", uid_p, "/sessions"), Access::kAuthenticated,
+             [&svc](Request& r, int64_t id) -> core::Result<Response> {
+               auto n = svc.RevokeSessions(r.actor, id, "");
+               if (!n) return std::unexpected(n.error());
+               return Response::Json(200, {{"revoked", *n}});
+             });
+  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/users/", uid_p, "/devices"),
+             Access::kAuthenticated,
+             [&svc, devices_json](Request& r, int64_t id) -> core::Result<Response> {
+               auto list = svc.Devices(r.actor, id);
+               if (!list) return std::unexpected(list.error());
+               return Response::Json(200, devices_json(*list));
+             });
 
   server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/tokens"),
              Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {

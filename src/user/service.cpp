@@ -1,12 +1,14 @@
 #include "user/service.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include <spdlog/spdlog.h>
 
 #include "core/time.h"
 #include "core/validate.h"
 #include "crypto/crypto.h"
+#include "user/password_policy.h"
 
 namespace kehu::user {
 namespace {
@@ -27,8 +29,8 @@ bool HasSpaceOrControl(std::string_view s) {
 }  // namespace
 
 UserService::UserService(UserStore& store, access::AccessService& access, audit::AuditLog& audit,
-                         SessionPolicy policy)
-    : store_(store), access_(access), audit_(audit), policy_(policy) {
+                         SessionPolicy policy, LoginPolicy login_policy)
+    : store_(store), access_(access), audit_(audit), policy_(policy), login_policy_(login_policy) {
   dummy_hash_ = crypto::HashPassword("kehu-dummy-password-for-timing").value_or("");
 }
 
@@ -39,16 +41,9 @@ void UserService::Audit(const core::Actor& actor, const char* action, int64_t us
 }
 
 void UserService::ValidatePassword(const std::string& password, const std::string& username,
+                                   const std::string& display_name,
                                    std::vector<core::FieldError>& errs) const {
-  if (password.empty()) {
-    errs.push_back({"password", "required", "password is required"});
-  } else if (password.size() < 8) {
-    errs.push_back({"password", "too_short", "password must have at least 8 characters"});
-  } else if (password.size() > 256) {
-    errs.push_back({"password", "too_long", "password must have at most 256 characters"});
-  } else if (!username.empty() && password.find(username) != std::string::npos) {
-    errs.push_back({"password", "contains_username", "password must not contain the username"});
-  }
+  CheckPassword(password, {username, display_name}, "password", errs);
 }
 
 core::Result<void> UserService::ValidateRoleTeam(const std::string& role,
@@ -82,7 +77,7 @@ core::Result<User> UserService::Create(const core::Actor& actor, NewUser u) {
     errs.push_back(
         {"username", "invalid_format", "username must be 1-64 characters without spaces"});
   }
-  ValidatePassword(u.password, u.username, errs);
+  ValidatePassword(u.password, u.username, u.display_name, errs);
   u.display_name = core::Trim(u.display_name);
   if (u.display_name.empty()) u.display_name = u.username;
   if (u.display_name.size() > 100) {
@@ -124,7 +119,7 @@ core::Result<User> UserService::Update(const core::Actor& actor, int64_t id,
   if (change.role) u.role = *change.role;
   if (change.team_id) u.team_id = *change.team_id;
   if (change.active) u.active = *change.active;
-  if (change.password) ValidatePassword(*change.password, u.username, errs);
+  if (change.password) ValidatePassword(*change.password, u.username, u.display_name, errs);
   if (change.role || change.team_id) {
     if (auto ok = ValidateRoleTeam(u.role, u.team_id, errs); !ok) {
       return std::unexpected(ok.error());
@@ -185,9 +180,74 @@ core::Result<User> UserService::Get(const core::Actor&, int64_t id) {
   return **u;
 }
 
+namespace {
+
+std::string AccountKey(const std::string& username) {
+  std::string k = "u:";
+  for (unsigned char c : username.substr(0, 64)) k.push_back(static_cast<char>(std::tolower(c)));
+  return k;
+}
+
+int64_t CeilSeconds(int64_t ms) { return (ms + 999) / 1000; }
+
+}  // namespace
+
+core::Result<void> UserService::CheckThrottle(const std::string& username, const std::string& ip) {
+  const int64_t now = core::NowMs();
+  int64_t until = 0;
+  for (const std::string& key : {AccountKey(username), "ip:" + ip}) {
+    auto t = store_.GetThrottle(key);
+    if (!t) return std::unexpected(t.error());
+    until = std::max(until, t->blocked_until);
+  }
+  if (until > now) {
+    // The same answer whether or not the account exists.
+    return std::unexpected(core::Error::RateLimited(
+        "too many failed logins; try again in " + std::to_string(CeilSeconds(until - now)) + " s",
+        CeilSeconds(until - now)));
+  }
+  return core::Ok();
+}
+
+void UserService::CountFailure(const std::string& username, const std::string& ip) {
+  const int64_t now = core::NowMs();
+  const LoginPolicy& p = login_policy_;
+  auto rule = [&](int64_t free, int64_t lock_after) {
+    return [&p, now, free, lock_after](int64_t failures) -> int64_t {
+      if (failures >= lock_after) return now + p.lock_ms;
+      if (failures <= free) return 0;
+      int64_t delay = 1000;
+      for (int64_t i = free + 1; i < failures && delay < p.max_delay_ms; ++i) delay *= 2;
+      return now + std::min(delay, p.max_delay_ms);
+    };
+  };
+  auto account = store_.AddFailure(AccountKey(username), now, now - p.lock_ms,
+                                   rule(p.free_failures, p.lock_after));
+  if (account && account->failures == p.lock_after) {
+    auto r =
+        audit_.RecordAnonymous(username.substr(0, 64), ip,
+                               {"alert.account_locked",
+                                "",
+                                "",
+                                {{"failures", account->failures}, {"minutes", p.lock_ms / 60000}}});
+    if (!r) spdlog::error("audit trail: {}", r.error().message());
+    spdlog::warn("login name {} locked for {} min after {} failed logins", username.substr(0, 64),
+                 p.lock_ms / 60000, account->failures);
+  }
+  auto by_ip = store_.AddFailure("ip:" + ip, now, now - p.lock_ms,
+                                 rule(p.ip_free_failures, p.ip_lock_after));
+  if (by_ip && by_ip->failures == p.ip_lock_after) {
+    auto r = audit_.RecordAnonymous(
+        "", ip, {"alert.address_locked", "", "", {{"failures", by_ip->failures}}});
+    if (!r) spdlog::error("audit trail: {}", r.error().message());
+  }
+  if (!account || !by_ip) spdlog::error("cannot count a failed login");
+}
+
 core::Result<LoginResult> UserService::Login(const std::string& username,
                                              const std::string& password, const std::string& ip,
                                              const std::string& user_agent) {
+  if (auto ok = CheckThrottle(username, ip); !ok) return std::unexpected(ok.error());
   auto found = store_.FindForLogin(username);
   if (!found) return std::unexpected(found.error());
   if (!*found) {
@@ -195,6 +255,7 @@ core::Result<LoginResult> UserService::Login(const std::string& username,
     auto rec = audit_.RecordAnonymous(username.substr(0, 64), ip,
                                       {"auth.login_failed", "", "", {{"reason", "unknown user"}}});
     if (!rec) spdlog::error("audit trail: {}", rec.error().message());
+    CountFailure(username, ip);
     return std::unexpected(BadLogin());
   }
   auto& [u, hash] = **found;
@@ -205,19 +266,98 @@ core::Result<LoginResult> UserService::Login(const std::string& username,
                                        std::to_string(u.id),
                                        {{"reason", u.active ? "wrong password" : "inactive"}}});
     if (!rec) spdlog::error("audit trail: {}", rec.error().message());
+    CountFailure(username, ip);
     return std::unexpected(BadLogin());
   }
-  LoginResult r{u, crypto::RandomToken(32), crypto::RandomToken(24)};
+  auto actor = ActorFor(u.id);
+  if (!actor) return std::unexpected(actor.error());
+  actor->ip = ip;
+  if (!access::IpAllowed(actor->ip_allow, ip)) {
+    Audit(*actor, "auth.login_refused", u.id, {{"reason", "address not in the role's allow-list"}});
+    return std::unexpected(core::Error::Forbidden("your role may not log in from this address (" +
+                                                  ip + "); ask an administrator"));
+  }
+  (void)store_.ClearFailures(AccountKey(username));
+  LoginResult r{u, crypto::RandomToken(32), crypto::RandomToken(24), *actor, false};
   int64_t now = core::NowMs();
   auto ok = store_.InsertSession(crypto::TokenHash(r.session_token), u.id, r.csrf_token, now,
                                  now + policy_.idle_timeout_ms, ip, user_agent.substr(0, 300));
   if (!ok) return std::unexpected(ok.error());
-  core::Actor who;
-  who.user_id = u.id;
-  who.username = u.username;
-  who.ip = ip;
-  Audit(who, "auth.login", u.id, {{"user_agent", user_agent.substr(0, 200)}});
+  Audit(*actor, "auth.login", u.id, {{"user_agent", user_agent.substr(0, 200)}});
+  if (auto seen = store_.SeeDevice(u.id, ip, user_agent.substr(0, 300), now)) {
+    if (seen->is_new && !seen->first_ever) {
+      r.new_device = true;
+      Audit(*actor, "auth.new_device", u.id, {{"user_agent", user_agent.substr(0, 200)}});
+    }
+  }
   return r;
+}
+
+core::Result<std::vector<SessionInfo>> UserService::Sessions(const core::Actor& actor,
+                                                             int64_t user_id) {
+  if (user_id != actor.user_id && !actor.Can(core::Perm::kUserAdmin)) {
+    return std::unexpected(core::Error::Forbidden("other users' sessions need user.admin"));
+  }
+  return store_.ListSessions(user_id);
+}
+
+core::Result<int> UserService::RevokeSessions(const core::Actor& actor, int64_t user_id,
+                                              const std::string& sid) {
+  if (user_id != actor.user_id && !actor.Can(core::Perm::kUserAdmin)) {
+    return std::unexpected(core::Error::Forbidden("other users' sessions need user.admin"));
+  }
+  if (!sid.empty() &&
+      (sid.size() != 16 || sid.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    return std::unexpected(core::Error::NotFound("no such session"));
+  }
+  auto gone = store_.DeleteSessions(user_id, sid);
+  if (!gone) return std::unexpected(gone.error());
+  if (!sid.empty() && gone->empty()) {
+    return std::unexpected(core::Error::NotFound("no such session"));
+  }
+  for (const std::string& h : *gone) CacheErase("s:" + h);
+  Audit(actor, "auth.sessions_revoked", user_id, {{"count", gone->size()}, {"all", sid.empty()}});
+  return static_cast<int>(gone->size());
+}
+
+core::Result<void> UserService::ChangeOwnPassword(const core::Actor& actor,
+                                                  const std::string& current,
+                                                  const std::string& replacement,
+                                                  const std::string& keep_session_hash) {
+  if (actor.user_id == 0) {
+    return std::unexpected(core::Error::BadRequest("the local administrator has no password"));
+  }
+  if (auto ok = CheckThrottle(actor.username, actor.ip); !ok) return std::unexpected(ok.error());
+  auto found = store_.FindForLogin(actor.username);
+  if (!found) return std::unexpected(found.error());
+  if (!*found) return std::unexpected(core::Error::NotFound("no such user"));
+  const auto& [u, hash] = **found;
+  if (!crypto::VerifyPassword(hash, current)) {
+    CountFailure(actor.username, actor.ip);
+    return std::unexpected(
+        core::Error::InvalidField("current_password", "wrong", "the current password is wrong"));
+  }
+  std::vector<core::FieldError> errs;
+  ValidatePassword(replacement, u.username, u.display_name, errs);
+  for (auto& e : errs) e.field = "new_password";
+  if (replacement == current) {
+    errs.push_back({"new_password", "unchanged", "the new password is the current one"});
+  }
+  if (!errs.empty()) return std::unexpected(core::Error::InvalidFields(std::move(errs)));
+  auto h = crypto::HashPassword(replacement);
+  if (!h) return std::unexpected(h.error());
+  auto saved = store_.SetPassword(u.id, *h, keep_session_hash, core::NowMs());
+  if (!saved) return std::unexpected(saved.error());
+  for (const std::string& gone : *saved) CacheErase("s:" + gone);
+  Audit(actor, "user.password_change", u.id, {{"sessions_ended", saved->size()}});
+  return core::Ok();
+}
+
+core::Result<std::vector<Device>> UserService::Devices(const core::Actor& actor, int64_t user_id) {
+  if (user_id != actor.user_id && !actor.Can(core::Perm::kUserAdmin)) {
+    return std::unexpected(core::Error::Forbidden("other users' devices need user.admin"));
+  }
+  return store_.ListDevices(user_id);
 }
 
 core::Result<void> UserService::Logout(const core::Actor& actor, const std::string& session_token) {

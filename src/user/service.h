@@ -21,10 +21,24 @@ struct SessionPolicy {
   int64_t absolute_timeout_ms = 7LL * 24 * 3600 * 1000;  // and never lives longer than this
 };
 
+// Failed-login throttling, per account name and per client address. After `free_failures`
+// failures in a row each further one makes the next attempt wait twice as long (from 1 s up
+// to `max_delay_ms`); at `lock_after` failures the account (or address) is locked for
+// `lock_ms`. Failures older than `lock_ms` are forgotten; a successful login clears the
+// account's count.
+struct LoginPolicy {
+  int64_t free_failures = 3;
+  int64_t lock_after = 10;
+  int64_t max_delay_ms = 5LL * 60 * 1000;
+  int64_t lock_ms = 15LL * 60 * 1000;
+  int64_t ip_free_failures = 10;
+  int64_t ip_lock_after = 50;
+};
+
 class UserService {
  public:
   UserService(UserStore& store, access::AccessService& access, audit::AuditLog& audit,
-              SessionPolicy policy = {});
+              SessionPolicy policy = {}, LoginPolicy login_policy = {});
 
   // Needs user.admin. Validates username (1–64 chars, no whitespace or control chars), password
   // (8–256 chars), role (an existing role key) and team. kConflict when the username is taken.
@@ -42,6 +56,21 @@ class UserService {
   core::Result<LoginResult> Login(const std::string& username, const std::string& password,
                                   const std::string& ip, const std::string& user_agent);
   core::Result<void> Logout(const core::Actor& actor, const std::string& session_token);
+
+  // The actor's own sessions (or, with user.admin, another user's); `current_hash` marks the
+  // caller's.
+  core::Result<std::vector<SessionInfo>> Sessions(const core::Actor& actor, int64_t user_id);
+  // Ends sessions of `user_id` whose id (a prefix of the token hash, 16 hex digits) is `sid`,
+  // or all of them when `sid` is empty. Own sessions, or anyone's with user.admin.
+  core::Result<int> RevokeSessions(const core::Actor& actor, int64_t user_id,
+                                   const std::string& sid);
+  // Changes the actor's own password after checking the current one (kUnauthenticated when
+  // wrong; counts as a failed login for throttling). Ends the actor's other sessions.
+  core::Result<void> ChangeOwnPassword(const core::Actor& actor, const std::string& current,
+                                       const std::string& replacement,
+                                       const std::string& keep_session_hash);
+  // Addresses and browsers the user logged in from.
+  core::Result<std::vector<Device>> Devices(const core::Actor& actor, int64_t user_id);
   // kUnauthenticated when the session is unknown, expired, or its user inactive.
   core::Result<Authenticated> AuthenticateSession(const std::string& session_token);
   core::Result<Authenticated> AuthenticateToken(const std::string& bearer_token);
@@ -65,17 +94,21 @@ class UserService {
   void CachePut(const std::string& key, const Authenticated& a, int64_t now);
   void CacheErase(const std::string& key);
 
+  // kRateLimited (with Retry-After) while the name or the address is blocked.
+  core::Result<void> CheckThrottle(const std::string& username, const std::string& ip);
+  void CountFailure(const std::string& username, const std::string& ip);
   void Audit(const core::Actor& actor, const char* action, int64_t user_id,
              nlohmann::json details = nlohmann::json::object());
   core::Result<void> ValidateRoleTeam(const std::string& role, std::optional<int64_t> team_id,
                                       std::vector<core::FieldError>& errs);
   void ValidatePassword(const std::string& password, const std::string& username,
-                        std::vector<core::FieldError>& errs) const;
+                        const std::string& display_name, std::vector<core::FieldError>& errs) const;
 
   UserStore& store_;
   access::AccessService& access_;
   audit::AuditLog& audit_;
   const SessionPolicy policy_;
+  const LoginPolicy login_policy_;
   std::string dummy_hash_;  // constant after construction
 
   // Authentications are cached for a few seconds so hot paths (caller ID) do not hit the

@@ -55,6 +55,22 @@ CREATE TABLE api_tokens (
   revoked_at BIGINT
 );
 CREATE INDEX api_tokens_user ON api_tokens(user_id)
+)SQL"},
+          {9, "login throttling, known devices", R"SQL(
+CREATE TABLE login_failures (
+  throttle_key TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL,
+  last_at BIGINT NOT NULL,
+  blocked_until BIGINT NOT NULL
+);
+CREATE TABLE known_devices (
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  ip TEXT NOT NULL,
+  user_agent TEXT NOT NULL,
+  first_seen_at BIGINT NOT NULL,
+  last_seen_at BIGINT NOT NULL,
+  PRIMARY KEY (user_id, ip, user_agent)
+)
 )SQL"}};
 }
 
@@ -258,6 +274,144 @@ core::Result<std::optional<int64_t>> UserStore::FindTokenUser(const std::string&
         soci::use(token_hash), soci::into(uid, ind);
     if (ind != soci::i_ok || !sql.got_data()) return std::nullopt;
     return uid;
+  });
+}
+
+core::Result<Throttle> UserStore::GetThrottle(const std::string& key) {
+  return db_.Read([&](soci::session& sql) {
+    Throttle t;
+    long long failures = 0, last = 0, until = 0;
+    sql << "SELECT failures, last_at, blocked_until FROM login_failures WHERE throttle_key = :k",
+        soci::use(key), soci::into(failures), soci::into(last), soci::into(until);
+    if (sql.got_data()) t = Throttle{failures, last, until};
+    return t;
+  });
+}
+
+core::Result<Throttle> UserStore::AddFailure(const std::string& key, int64_t now,
+                                             int64_t forget_before,
+                                             const std::function<int64_t(int64_t)>& block_until) {
+  return db_.Write([&](soci::session& sql) {
+    long long ts = now, cutoff = forget_before;
+    long long zero = 0, one = 1;
+    sql << "INSERT INTO login_failures (throttle_key, failures, last_at, blocked_until) "
+           "VALUES (:k, :f, :t, :b) ON CONFLICT (throttle_key) DO NOTHING",
+        soci::use(key), soci::use(zero), soci::use(ts), soci::use(zero);
+    // One atomic step, so concurrent failures all count (the row lock serialises them).
+    sql << "UPDATE login_failures SET failures = CASE WHEN last_at < :c THEN :one ELSE "
+           "failures + 1 END, last_at = :t WHERE throttle_key = :k",
+        soci::use(cutoff), soci::use(one), soci::use(ts), soci::use(key);
+    long long failures = 0;
+    sql << "SELECT failures FROM login_failures WHERE throttle_key = :k", soci::use(key),
+        soci::into(failures);
+    long long until = block_until(failures);
+    sql << "UPDATE login_failures SET blocked_until = :b WHERE throttle_key = :k", soci::use(until),
+        soci::use(key);
+    return Throttle{failures, now, until};
+  });
+}
+
+core::Result<void> UserStore::ClearFailures(const std::string& key) {
+  return db_.Write([&](soci::session& sql) {
+    sql << "DELETE FROM login_failures WHERE throttle_key = :k", soci::use(key);
+  });
+}
+
+core::Result<DeviceSeen> UserStore::SeeDevice(int64_t user_id, const std::string& ip,
+                                              const std::string& user_agent, int64_t now) {
+  return db_.Write([&](soci::session& sql) {
+    long long uid = user_id, ts = now, known = 0, any = 0;
+    sql << "SELECT COUNT(*) FROM known_devices WHERE user_id = :u AND ip = :ip AND "
+           "user_agent = :ua",
+        soci::use(uid), soci::use(ip), soci::use(user_agent), soci::into(known);
+    if (known > 0) {
+      sql << "UPDATE known_devices SET last_seen_at = :t WHERE user_id = :u AND ip = :ip AND "
+             "user_agent = :ua",
+          soci::use(ts), soci::use(uid), soci::use(ip), soci::use(user_agent);
+      return DeviceSeen{false, false};
+    }
+    sql << "SELECT COUNT(*) FROM known_devices WHERE user_id = :u", soci::use(uid), soci::into(any);
+    sql << "INSERT INTO known_devices (user_id, ip, user_agent, first_seen_at, last_seen_at) "
+           "VALUES (:u, :ip, :ua, :t, :t2)",
+        soci::use(uid), soci::use(ip), soci::use(user_agent), soci::use(ts), soci::use(ts);
+    return DeviceSeen{true, any == 0};
+  });
+}
+
+core::Result<std::vector<Device>> UserStore::ListDevices(int64_t user_id) {
+  return db_.Read([&](soci::session& sql) {
+    std::vector<Device> out;
+    long long uid = user_id, first = 0, last = 0;
+    std::string ip, ua;
+    soci::statement st =
+        (sql.prepare << "SELECT ip, user_agent, first_seen_at, last_seen_at FROM known_devices "
+                        "WHERE user_id = :u ORDER BY last_seen_at DESC",
+         soci::use(uid), soci::into(ip), soci::into(ua), soci::into(first), soci::into(last));
+    st.execute();
+    while (st.fetch()) out.push_back(Device{ip, ua, first, last});
+    return out;
+  });
+}
+
+core::Result<std::vector<std::string>> UserStore::SetPassword(int64_t user_id,
+                                                              const std::string& hash,
+                                                              const std::string& keep_session_hash,
+                                                              int64_t now) {
+  return db_.Write([&](soci::session& sql) {
+    long long uid = user_id, ts = now;
+    sql << "UPDATE users SET password_hash = :p, updated_at = :t, version = version + 1 WHERE id "
+           "= :i",
+        soci::use(hash), soci::use(ts), soci::use(uid);
+    std::vector<std::string> gone;
+    std::string h;
+    {
+      soci::statement st = (sql.prepare << "SELECT token_hash FROM sessions WHERE user_id = :u",
+                            soci::use(uid), soci::into(h));
+      st.execute();
+      while (st.fetch()) {
+        if (h != keep_session_hash) gone.push_back(h);
+      }
+    }
+    for (const std::string& g : gone)
+      sql << "DELETE FROM sessions WHERE token_hash = :h", soci::use(g);
+    return gone;
+  });
+}
+
+core::Result<std::vector<SessionInfo>> UserStore::ListSessions(int64_t user_id) {
+  return db_.Read([&](soci::session& sql) {
+    std::vector<SessionInfo> out;
+    long long uid = user_id, created = 0, seen = 0, exp = 0;
+    std::string hash, ip, ua;
+    soci::statement st = (sql.prepare << "SELECT token_hash, ip, user_agent, created_at, "
+                                         "last_seen_at, expires_at FROM sessions WHERE user_id = "
+                                         ":u ORDER BY last_seen_at DESC",
+                          soci::use(uid), soci::into(hash), soci::into(ip), soci::into(ua),
+                          soci::into(created), soci::into(seen), soci::into(exp));
+    st.execute();
+    while (st.fetch()) out.push_back(SessionInfo{hash, ip, ua, created, seen, exp});
+    return out;
+  });
+}
+
+core::Result<std::vector<std::string>> UserStore::DeleteSessions(int64_t user_id,
+                                                                 const std::string& hash_prefix) {
+  return db_.Write([&](soci::session& sql) {
+    std::vector<std::string> gone;
+    long long uid = user_id;
+    std::string hash;
+    {
+      soci::statement st = (sql.prepare << "SELECT token_hash FROM sessions WHERE user_id = :u",
+                            soci::use(uid), soci::into(hash));
+      st.execute();
+      while (st.fetch()) {
+        if (hash.starts_with(hash_prefix)) gone.push_back(hash);
+      }
+    }
+    for (const std::string& h : gone) {
+      sql << "DELETE FROM sessions WHERE token_hash = :h", soci::use(h);
+    }
+    return gone;
   });
 }
 

@@ -1,6 +1,7 @@
 // Persistence of users, sessions and API tokens. Thread-safe (each call leases a session).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,29 @@ struct StoredSession {
   int64_t expires_at = 0;
   int64_t last_seen_at = 0;
   int64_t created_at = 0;
+};
+
+// Failed-login bookkeeping for one throttle key ("u:NAME" or "ip:ADDRESS").
+struct Throttle {
+  int64_t failures = 0;
+  int64_t last_at = 0;
+  int64_t blocked_until = 0;  // epoch ms; 0 = not blocked
+};
+
+struct DeviceSeen {
+  bool is_new = false;      // this address and browser had not logged in as the user before
+  bool first_ever = false;  // … and neither had any other: the user's first login
+};
+
+struct Device {
+  std::string ip, user_agent;
+  int64_t first_seen_at = 0, last_seen_at = 0;
+};
+
+struct SessionInfo {
+  std::string token_hash;  // the API shows a prefix as the session's id
+  std::string ip, user_agent;
+  int64_t created_at = 0, last_seen_at = 0, expires_at = 0;
 };
 
 class UserStore {
@@ -57,6 +81,29 @@ class UserStore {
   // User id of a live (not revoked) token; nullopt when unknown.
   core::Result<std::optional<int64_t>> FindTokenUser(const std::string& token_hash);
   core::Result<void> TouchToken(const std::string& token_hash, int64_t now);
+
+  core::Result<Throttle> GetThrottle(const std::string& key);
+  // Counts one failure (starting again from 1 when the last one is older than forget_before)
+  // and stores block_until(failures) as the key's block.
+  core::Result<Throttle> AddFailure(const std::string& key, int64_t now, int64_t forget_before,
+                                    const std::function<int64_t(int64_t)>& block_until);
+  core::Result<void> ClearFailures(const std::string& key);
+
+  // Records a successful login from this address and browser.
+  core::Result<DeviceSeen> SeeDevice(int64_t user_id, const std::string& ip,
+                                     const std::string& user_agent, int64_t now);
+  core::Result<std::vector<Device>> ListDevices(int64_t user_id);
+
+  core::Result<std::vector<SessionInfo>> ListSessions(int64_t user_id);
+  // Sets the password hash and ends every session of the user but `keep_session_hash`;
+  // returns the hashes of the sessions ended.
+  core::Result<std::vector<std::string>> SetPassword(int64_t user_id, const std::string& hash,
+                                                     const std::string& keep_session_hash,
+                                                     int64_t now);
+  // Deletes the user's sessions whose hash starts with `hash_prefix` ("" = all of them);
+  // returns the hashes deleted.
+  core::Result<std::vector<std::string>> DeleteSessions(int64_t user_id,
+                                                        const std::string& hash_prefix);
 
  private:
   db::Database& db_;

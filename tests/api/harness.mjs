@@ -7,19 +7,23 @@
 //   KEHU_TEST_DATABASE   PostgreSQL URL of a role that may CREATE DATABASE; empty = SQLite.
 //                        Each server gets its own database kehu_t_<...>, dropped at the end.
 //   KEHU_TEST_KEEP=1     keep temporary directories and databases (paths are printed).
+//
+// startServer({tls: {cert, key}}) serves HTTPS with that PEM pair; clients then trust `cert`.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 
 import { API_PREFIX, REPO, checkAnswer } from './openapi.mjs';
 
 export { REPO };
 export const KEHU_BIN = process.env.KEHU_BIN || join(REPO, 'build/kehu');
-export const ADMIN = Object.freeze({ username: 'admin', password: 'Admin-pass-2024', display_name: '管理员' });
+export const ADMIN = Object.freeze({ username: 'admin', password: 'Qx7-harbour-lamp', display_name: '管理员' });
 const KEEP = process.env.KEHU_TEST_KEEP === '1';
 const PG_BASE_URL = process.env.KEHU_TEST_DATABASE || '';
 export const ENGINE = PG_BASE_URL ? 'postgresql' : 'sqlite';
@@ -72,16 +76,44 @@ function dropPgDatabase(name) {
   }
 }
 
+// fetch() over node:https with its own agent (trusting the test CA): the built-in fetch takes
+// no CA without the undici package. Answers a standard Response; errors look like fetch's.
+function fetchHttps(agent, url, init = {}) {
+  const failed = (e) => new TypeError('fetch failed', { cause: e });
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method: init.method ?? 'GET', headers: init.headers, agent, signal: init.signal }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', (e) => reject(failed(e)));
+      res.on('end', () => {
+        const headers = new Headers();
+        for (let i = 0; i < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
+        const noBody = init.method === 'HEAD' || [204, 205, 304].includes(res.statusCode);
+        resolve(new Response(noBody ? null : Buffer.concat(chunks), { status: res.statusCode, statusText: res.statusMessage, headers }));
+      });
+    });
+    req.on('error', (e) => reject(failed(e)));
+    if (init.body && typeof init.body.getReader === 'function') Readable.fromWeb(init.body).pipe(req);
+    else req.end(init.body);
+  });
+}
+
 export class Server {
-  constructor({ dir, dataDir, keyFile, database, port, maxBody }) {
-    Object.assign(this, { dir, dataDir, keyFile, database, port, maxBody });
-    this.origin = `http://127.0.0.1:${port}`;
+  constructor({ dir, dataDir, keyFile, database, port, maxBody, tls }) {
+    Object.assign(this, { dir, dataDir, keyFile, database, port, maxBody, tls });
+    this.origin = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+    this.httpsAgent = tls ? new HttpsAgent({ keepAlive: true, ca: readFileSync(tls.cert) }) : null;
     this.logFile = join(dir, 'server.log');
     this.proc = null;
     this.exit = null; // {code, signal} once exited
     this.closed = false;
     this.crashes = []; // unexpected exits, each {exit, during, log}; the server was restarted
     this.lastRequest = '';
+  }
+
+  // fetch() for this server: the built-in one, or over HTTPS trusting the test certificate.
+  fetch(url, init) {
+    return this.httpsAgent ? fetchHttps(this.httpsAgent, url, init) : fetch(url, init);
   }
 
   // Options every kehu command gets.
@@ -112,6 +144,8 @@ export class Server {
   async launch() {
     const args = ['serve', ...this.globalArgs(), '--listen', `127.0.0.1:${this.port}`];
     if (this.maxBody) args.push('--max-body', String(this.maxBody));
+    if (this.tls) args.push('--tls-cert', this.tls.cert, '--tls-key', this.tls.key);
+    if (this.serveArgs) args.push(...this.serveArgs);
     const log = createWriteStream(this.logFile);
     this.proc = spawn(KEHU_BIN, args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.pipe(log);
@@ -127,7 +161,7 @@ export class Server {
     while (Date.now() < deadline) {
       if (this.exit) break;
       try {
-        const r = await fetch(`${this.origin}/healthz`, { signal: AbortSignal.timeout(2000) });
+        const r = await this.fetch(`${this.origin}/healthz`, { signal: AbortSignal.timeout(2000) });
         if (r.status === 200) return;
         lastError = `healthz answered ${r.status}`;
       } catch (e) {
@@ -188,6 +222,7 @@ export class Server {
     if (this.closed) return;
     this.closed = true;
     await this.stop(5_000);
+    this.httpsAgent?.destroy();
     if (KEEP) {
       console.error(`kept: ${this.dir}${this.database ? ` and database ${this.database.url}` : ''}`);
       return;
@@ -227,7 +262,9 @@ export function sessionCookie(res) {
 
 // Starts a server on a fresh data directory (and database) with the first admin created.
 //   maxBody: passes --max-body
-export async function startServer({ maxBody } = {}) {
+//   tls: {cert, key} PEM files: passes --tls-cert/--tls-key and clients speak HTTPS
+// serveArgs: extra `kehu serve` options (e.g. ['--login-lock-after', '4']).
+export async function startServer({ maxBody, tls, serveArgs } = {}) {
   if (!existsSync(KEHU_BIN)) throw new Error(`kehu binary not found at ${KEHU_BIN} (set KEHU_BIN)`);
   const dir = mkdtempSync(join(tmpdir(), 'kehu-api-'));
   const database = PG_BASE_URL ? createPgDatabase() : null;
@@ -238,7 +275,9 @@ export async function startServer({ maxBody } = {}) {
     database,
     port: await freePort(),
     maxBody,
+    tls,
   });
+  server.serveArgs = serveArgs ?? [];
   try {
     server.cliOk(['migrate']);
     server.cliOk(['user', 'add', ADMIN.username, '--admin', '--display-name', ADMIN.display_name], {
@@ -301,7 +340,7 @@ export class Client {
     let res;
     try {
       try {
-        res = await fetch(url, init);
+        res = await this.server.fetch(url, init);
       } catch (e) {
         // Refused because the server died right after answering the previous request: that
         // request's test is blamed (crashes are listed at the end); start again and retry.
@@ -309,7 +348,7 @@ export class Client {
         const retry = e.cause?.code === 'ECONNREFUSED' && this.server.exit && !this.server.sigtermSent && !init.duplex;
         if (!retry) throw e;
         await this.server.relaunch(`${previous} (died after answering it)`);
-        res = await fetch(url, { ...init, signal: AbortSignal.timeout(opts.timeout ?? 30_000) });
+        res = await this.server.fetch(url, { ...init, signal: AbortSignal.timeout(opts.timeout ?? 30_000) });
       }
     } catch (e) {
       await sleep(50);
