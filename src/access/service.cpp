@@ -147,6 +147,7 @@ core::Result<Role> AccessService::UpdateRole(const core::Actor& actor, int64_t i
   if (saved) {
     Audit(actor, "role.update", "role", id,
           {{"key", saved->key},
+           {"name", saved->name},
            {"permissions", saved->perms.Names()},
            {"scope", std::string(core::ScopeName(saved->scope))},
            {"reveal_quota", saved->reveal_quota},
@@ -229,6 +230,14 @@ core::Result<Team> AccessService::UpdateTeam(const core::Actor& actor, int64_t i
   t.name = name;
   t.parent_id = parent_id;
   auto saved = id == 0 ? store_.InsertTeam(t, core::NowMs()) : store_.UpdateTeam(t);
+  if (saved && id != 0) {
+    // Answer the team as stored (creation time, member count).
+    if (auto all = store_.ListTeams()) {
+      for (const Team& stored : *all) {
+        if (stored.id == id) *saved = stored;
+      }
+    }
+  }
   if (saved) {
     Audit(actor, id == 0 ? "team.create" : "team.update", "team", saved->id,
           {{"name", saved->name},

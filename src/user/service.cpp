@@ -154,9 +154,18 @@ core::Result<User> UserService::Update(const core::Actor& actor, int64_t id,
     nlohmann::json d = nlohmann::json::object();
     std::vector<std::string> fields;
     if (change.display_name) fields.emplace_back("display_name");
-    if (change.role) d["role"] = u.role;
-    if (change.team_id) d["team_id"] = u.team_id ? nlohmann::json(*u.team_id) : nlohmann::json();
-    if (change.active) d["active"] = u.active;
+    if (change.role) {
+      fields.emplace_back("role");
+      d["role"] = u.role;
+    }
+    if (change.team_id) {
+      fields.emplace_back("team_id");
+      d["team_id"] = u.team_id ? nlohmann::json(*u.team_id) : nlohmann::json();
+    }
+    if (change.active) {
+      fields.emplace_back("active");
+      d["active"] = u.active;
+    }
     if (change.password) fields.emplace_back("password");
     d["fields"] = fields;
     Audit(actor, "user.update", id, std::move(d));
