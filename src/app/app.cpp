@@ -205,10 +205,49 @@ core::Result<void> Serve(App& app) {
   if (count && *count == 0) {
     spdlog::warn("no users yet; create the first administrator with:  kehu user add --admin NAME");
   }
+  KeyWatcher watcher(app);
   return server.Run([&](const std::string& url) {
     spdlog::info("kehu {} listening on {} (database {}, data {})", KEHU_VERSION, url,
                  app.db->url_for_log(), c.data_dir);
   });
+}
+
+KeyWatcher::KeyWatcher(App& app) : app_(app) {
+  thread_ = std::thread([this] {
+    auto stamp = [&]() -> std::pair<int64_t, int64_t> {
+      std::error_code ec;
+      auto t = std::filesystem::last_write_time(app_.config.key_file, ec);
+      auto size = std::filesystem::file_size(app_.config.key_file, ec);
+      if (ec) return {0, 0};
+      return {static_cast<int64_t>(t.time_since_epoch().count()), static_cast<int64_t>(size)};
+    };
+    auto seen = stamp();
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(kKeyWatchMs), [&] { return stop_; })) {
+      auto now = stamp();
+      if (now == seen || now.first == 0) continue;
+      seen = now;
+      auto ring = crypto::KeyRing::LoadOrCreate(app_.config.key_file);
+      if (!ring) {
+        spdlog::error("the key file changed but cannot be loaded (keeping the old keys): {}",
+                      ring.error().message());
+        continue;
+      }
+      app_.cipher->Reload(*ring);
+      app_.bidx->Reload(*ring);
+      spdlog::info("key ring reloaded: current version {}, {} version(s)", ring->current_version(),
+                   ring->versions().size());
+    }
+  });
+}
+
+KeyWatcher::~KeyWatcher() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
 }
 
 }  // namespace kehu::app

@@ -1,9 +1,12 @@
 // Configuration and the object graph shared by `kehu serve` and the other commands.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "audit/service.h"
 #include "core/error.h"
@@ -68,6 +71,26 @@ class App {
 };
 
 std::vector<db::Migration> AllMigrations();
+
+// How often a serving process looks whether the key file changed (a rotation or retirement by
+// `kehu keys`), in ms; it then loads the new key ring.
+inline constexpr int kKeyWatchMs = 1000;
+
+// Watches the key file while serving and reloads the cipher and the blind index on a change.
+class KeyWatcher {
+ public:
+  explicit KeyWatcher(App& app);
+  ~KeyWatcher();
+  KeyWatcher(const KeyWatcher&) = delete;
+  KeyWatcher& operator=(const KeyWatcher&) = delete;
+
+ private:
+  App& app_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 // Runs the HTTP server until SIGTERM/SIGINT.
 core::Result<void> Serve(App& app);

@@ -157,6 +157,27 @@ int main(int argc, char** argv) {
     sub->fallthrough();
   }
 
+  auto* keys_cmd = cli.add_subcommand("keys", "master key versions and online rotation");
+  keys_cmd->require_subcommand(1);
+  int batch = 200;
+  uint32_t retire_version = 0;
+  auto* keys_status = keys_cmd->add_subcommand(
+      "status", "key versions in the key file and how many customers each still encrypts");
+  auto* keys_rotate = keys_cmd->add_subcommand(
+      "rotate",
+      "add a new key version and re-encrypt every customer under it, in batches, while the "
+      "server keeps serving (servers pick the new key up within a second)");
+  keys_rotate->add_option("--batch", batch, "customers per transaction [200]")
+      ->check(CLI::Range(1, 10000));
+  auto* keys_reencrypt = keys_cmd->add_subcommand(
+      "reencrypt", "finish an interrupted rotation: re-encrypt what still uses an old key");
+  keys_reencrypt->add_option("--batch", batch, "customers per transaction [200]")
+      ->check(CLI::Range(1, 10000));
+  auto* keys_retire = keys_cmd->add_subcommand(
+      "retire", "remove an old key version from the key file once nothing uses it");
+  keys_retire->add_option("VERSION", retire_version, "the version to remove")->required();
+  for (CLI::App* sub : {keys_status, keys_rotate, keys_reencrypt, keys_retire}) sub->fallthrough();
+
   auto audit_cmds = kehu::audit::AddCommands(cli);
 
   CLI11_PARSE(cli, argc, argv);
@@ -280,6 +301,77 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (auto code = kehu::audit::RunCommands(*audit_cmds, *app.audit)) return *code;
+  if (keys_status->parsed()) {
+    auto ring = kehu::crypto::KeyRing::LoadOrCreate(app.config.key_file);
+    if (!ring) return Fail(ring.error());
+    for (uint32_t v : ring->versions()) {
+      auto n = app.customers->RowsOnKey(v);
+      if (!n) return Fail(n.error());
+      std::printf("version %u%s\t%lld customer(s)\n", v,
+                  v == ring->current_version() ? " (current)" : "", static_cast<long long>(*n));
+    }
+    return 0;
+  }
+  if (keys_rotate->parsed() || keys_reencrypt->parsed()) {
+    if (keys_rotate->parsed()) {
+      auto v = kehu::crypto::KeyRing::AddVersion(app.config.key_file);
+      if (!v) return Fail(v.error());
+      auto ring = kehu::crypto::KeyRing::LoadOrCreate(app.config.key_file);
+      if (!ring) return Fail(ring.error());
+      app.cipher->Reload(*ring);
+      app.bidx->Reload(*ring);
+      std::printf("added key version %u to %s; waiting for running servers to load it\n", *v,
+                  app.config.key_file.c_str());
+      std::fflush(stdout);
+      std::this_thread::sleep_for(std::chrono::milliseconds(3 * kehu::app::kKeyWatchMs));
+      (void)app.audit->Record(admin_actor, {"settings.key_rotate", "key", std::to_string(*v)});
+    }
+    int64_t rewritten = 0;
+    for (int pass = 0;; ++pass) {
+      int64_t after = 0;
+      for (;;) {
+        auto step = app.customers->Reencrypt(admin_actor, after, batch);
+        if (!step) return Fail(step.error());
+        rewritten += step->rewritten;
+        after = step->last_id;
+        if (isatty(fileno(stderr))) {
+          std::fprintf(stderr, "\rre-encrypted %lld customer(s)",
+                       static_cast<long long>(rewritten));
+        }
+        if (step->done) break;
+      }
+      auto left = app.customers->RowsNotOnCurrentKey();
+      if (!left) return Fail(left.error());
+      if (*left == 0) break;
+      if (pass >= 20) {
+        return Fail(kehu::core::Error(
+            kehu::core::Code::kUnavailable,
+            std::to_string(*left) + " customer(s) still use an old key (changed while being "
+                                    "re-encrypted, or a server has not loaded the new key); run "
+                                    "kehu keys reencrypt again"));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    if (isatty(fileno(stderr))) std::fprintf(stderr, "\n");
+    std::printf("re-encrypted %lld customer(s); every customer uses key version %u\n",
+                static_cast<long long>(rewritten), app.cipher->current_version());
+    return 0;
+  }
+  if (keys_retire->parsed()) {
+    auto n = app.customers->RowsOnKey(retire_version);
+    if (!n) return Fail(n.error());
+    if (*n > 0) {
+      return Fail(kehu::core::Error::Conflict("key version " + std::to_string(retire_version) +
+                                              " still encrypts " + std::to_string(*n) +
+                                              " customer(s); run kehu keys reencrypt first"));
+    }
+    auto done = kehu::crypto::KeyRing::RemoveVersion(app.config.key_file, retire_version);
+    if (!done) return Fail(done.error());
+    (void)app.audit->Record(admin_actor,
+                            {"settings.key_retire", "key", std::to_string(retire_version)});
+    std::printf("removed key version %u from %s\n", retire_version, app.config.key_file.c_str());
+    return 0;
+  }
   if (token_create->parsed()) {
     auto t = app.users->CreateTokenFor(username, token_name);
     if (!t) return Fail(t.error());

@@ -438,6 +438,88 @@ KeyRing KeyRing::FromKeys(std::map<uint32_t, std::string> raw_keys) {
   return ring;
 }
 
+std::vector<uint32_t> KeyRing::versions() const {
+  std::vector<uint32_t> out;
+  for (const auto& [v, key] : keys_) out.push_back(v);
+  return out;
+}
+
+namespace {
+
+// Writes `keys` as the key file, replacing it atomically: a new 0600 file next to it, synced,
+// renamed over the old one, and the directory synced.
+core::Result<void> RewriteKeyFile(const fs::path& file,
+                                  const std::map<uint32_t, std::string>& keys) {
+  const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+  std::array<unsigned char, 8> tag;
+  randombytes_buf(tag.data(), tag.size());
+  const fs::path tmp =
+      dir / ("." + file.filename().string() + ".tmp-" + Hex(tag.data(), tag.size()));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (fd.get() < 0) return std::unexpected(IoError("cannot create", tmp, errno));
+  auto fail = [&](core::Error e) -> core::Result<void> {
+    ::unlink(tmp.c_str());
+    return std::unexpected(std::move(e));
+  };
+  if (::fchmod(fd.get(), 0600) != 0) return fail(IoError("cannot chmod", tmp, errno));
+  std::string text;
+  text.reserve(keys.size() * 64 + 64);  // no reallocation: no unwiped copy left behind
+  for (const auto& [version, key] : keys) {
+    text += std::to_string(version);
+    text += ' ';
+    AppendBase64(text, Bytes(key), key.size(), kB64);
+    text += '\n';
+  }
+  auto written = WriteAll(fd.get(), text, tmp);
+  sodium_memzero(text.data(), text.size());
+  if (!written) return fail(std::move(written.error()));
+  if (::fsync(fd.get()) != 0) return fail(IoError("cannot sync", tmp, errno));
+  if (fd.Close() != 0) return fail(IoError("cannot close", tmp, errno));
+  if (::rename(tmp.c_str(), file.c_str()) != 0) {
+    return fail(IoError("cannot replace key file", file, errno));
+  }
+  return FsyncDirectory(dir);
+}
+
+}  // namespace
+
+core::Result<uint32_t> KeyRing::AddVersion(const std::filesystem::path& file) {
+  if (auto r = Init(); !r) return std::unexpected(std::move(r.error()));
+  auto loaded = LoadKeyFile(file);
+  if (!loaded) return std::unexpected(std::move(loaded.error()));
+  if (!*loaded) return std::unexpected(core::Error::NotFound("no key file " + file.string()));
+  std::map<uint32_t, std::string> keys = std::move(**loaded);
+  const uint32_t next = keys.empty() ? 1 : keys.rbegin()->first + 1;
+  std::string fresh(kMasterKeyBytes, '\0');
+  randombytes_buf(fresh.data(), fresh.size());
+  keys.emplace(next, std::move(fresh));
+  auto ok = RewriteKeyFile(file, keys);
+  for (auto& [v, key] : keys) sodium_memzero(key.data(), key.size());
+  if (!ok) return std::unexpected(ok.error());
+  return next;
+}
+
+core::Result<void> KeyRing::RemoveVersion(const std::filesystem::path& file, uint32_t version) {
+  if (auto r = Init(); !r) return std::unexpected(std::move(r.error()));
+  auto loaded = LoadKeyFile(file);
+  if (!loaded) return std::unexpected(std::move(loaded.error()));
+  if (!*loaded) return std::unexpected(core::Error::NotFound("no key file " + file.string()));
+  std::map<uint32_t, std::string> keys = std::move(**loaded);
+  if (!keys.contains(version)) {
+    return std::unexpected(
+        core::Error::NotFound("the key file has no version " + std::to_string(version)));
+  }
+  if (version == keys.rbegin()->first) {
+    return std::unexpected(core::Error::Conflict("version " + std::to_string(version) +
+                                                 " is the current key; rotate first"));
+  }
+  sodium_memzero(keys[version].data(), keys[version].size());
+  keys.erase(version);
+  auto ok = RewriteKeyFile(file, keys);
+  for (auto& [v, key] : keys) sodium_memzero(key.data(), key.size());
+  return ok;
+}
+
 const std::string* KeyRing::Key(uint32_t version) const {
   const auto it = keys_.find(version);
   return it == keys_.end() ? nullptr : &it->second;
@@ -445,16 +527,27 @@ const std::string* KeyRing::Key(uint32_t version) const {
 
 // ---- FieldCipher -----------------------------------------------------------------------------
 
-FieldCipher::FieldCipher(const KeyRing& ring) : current_(ring.current_version()) {
+std::shared_ptr<const FieldCipher::State> FieldCipher::Derive(const KeyRing& ring) {
   RequireInit();
+  auto st = std::make_shared<State>();
+  st->current = ring.current_version();
   for (const auto& [version, master] : ring.keys_) {
-    subkeys_.emplace(version, DeriveSubkey(master, kFieldSubkeyId, kFieldKdfContext));
+    st->subkeys.emplace(version, DeriveSubkey(master, kFieldSubkeyId, kFieldKdfContext));
   }
+  return st;
 }
 
+FieldCipher::FieldCipher(const KeyRing& ring) : state_(Derive(ring)) {}
+
+uint32_t FieldCipher::current_version() const { return state_.load()->current; }
+
+void FieldCipher::Reload(const KeyRing& ring) { state_.store(Derive(ring)); }
+
 std::string FieldCipher::Encrypt(std::string_view plaintext, std::string_view context) const {
-  const auto key = subkeys_.find(current_);
-  if (key == subkeys_.end()) Fatal("FieldCipher::Encrypt: the key ring is empty");
+  const std::shared_ptr<const State> st = state_.load();
+  const uint32_t current = st->current;
+  const auto key = st->subkeys.find(current);
+  if (key == st->subkeys.end()) Fatal("FieldCipher::Encrypt: the key ring is empty");
 
   const std::size_t bin_len = kNonceBytes + plaintext.size() + kTagBytes;
   Scratch bin(bin_len);
@@ -468,7 +561,7 @@ std::string FieldCipher::Encrypt(std::string_view plaintext, std::string_view co
   // "k<version>:" then base64, in a single allocation.
   std::array<char, 16> prefix;
   prefix[0] = 'k';
-  char* end = std::to_chars(prefix.data() + 1, prefix.data() + prefix.size(), current_).ptr;
+  char* end = std::to_chars(prefix.data() + 1, prefix.data() + prefix.size(), current).ptr;
   *end++ = ':';
   const std::size_t prefix_len = static_cast<std::size_t>(end - prefix.data());
   std::string out;
@@ -483,8 +576,9 @@ core::Result<std::string> FieldCipher::Decrypt(std::string_view ciphertext,
   const auto prefix = ParsePrefix(ciphertext);
   if (!prefix) return std::unexpected(core::Error::Internal("field ciphertext is malformed"));
   const auto [version, prefix_len] = *prefix;
-  const auto key = subkeys_.find(version);
-  if (key == subkeys_.end()) {
+  const std::shared_ptr<const State> st = state_.load();
+  const auto key = st->subkeys.find(version);
+  if (key == st->subkeys.end()) {
     return std::unexpected(core::Error::Internal("field ciphertext uses unknown key version " +
                                                  std::to_string(version)));
   }
@@ -516,18 +610,25 @@ uint32_t FieldCipher::VersionOf(std::string_view ciphertext) {
 
 // ---- BlindIndex ------------------------------------------------------------------------------
 
-BlindIndex::BlindIndex(const KeyRing& ring) {
+BlindIndex::BlindIndex(const KeyRing& ring) { Reload(ring); }
+
+void BlindIndex::Reload(const KeyRing& ring) {
   RequireInit();
-  if (const std::string* master = ring.Key(ring.current_version())) {
-    key_ = DeriveSubkey(*master, kIndexSubkeyId, kIndexKdfContext);
+  auto st = std::make_shared<State>();
+  const std::vector<uint32_t> versions = ring.versions();
+  for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+    st->keys.push_back(DeriveSubkey(*ring.Key(*it), kIndexSubkeyId, kIndexKdfContext));
   }
+  state_.store(std::move(st));
 }
 
+namespace {
+
 // `domain` is a fixed name without NUL bytes, so domain + '\0' + value is unambiguous.
-std::string BlindIndex::Compute(std::string_view domain, std::string_view normalized_value) const {
-  if (key_.empty()) Fatal("BlindIndex::Compute: the key ring is empty");
+std::string IndexWith(const std::string& key, std::string_view domain,
+                      std::string_view normalized_value) {
   crypto_generichash_state state;
-  crypto_generichash_init(&state, Bytes(key_), key_.size(), kIndexBytes);
+  crypto_generichash_init(&state, Bytes(key), key.size(), kIndexBytes);
   crypto_generichash_update(&state, Bytes(domain), domain.size());
   const unsigned char separator = 0;
   crypto_generichash_update(&state, &separator, 1);
@@ -535,6 +636,22 @@ std::string BlindIndex::Compute(std::string_view domain, std::string_view normal
   std::array<unsigned char, kIndexBytes> digest;
   crypto_generichash_final(&state, digest.data(), digest.size());
   return Hex(digest.data(), digest.size());
+}
+
+}  // namespace
+
+std::string BlindIndex::Compute(std::string_view domain, std::string_view normalized_value) const {
+  const std::shared_ptr<const State> st = state_.load();
+  if (st->keys.empty()) Fatal("BlindIndex::Compute: the key ring is empty");
+  return IndexWith(st->keys.front(), domain, normalized_value);
+}
+
+std::vector<std::string> BlindIndex::ComputeAll(std::string_view domain,
+                                                std::string_view normalized_value) const {
+  const std::shared_ptr<const State> st = state_.load();
+  std::vector<std::string> out;
+  for (const std::string& key : st->keys) out.push_back(IndexWith(key, domain, normalized_value));
+  return out;
 }
 
 // ---- passwords and tokens --------------------------------------------------------------------

@@ -1,11 +1,14 @@
 // Field encryption, blind indexes, password hashing and random tokens (libsodium).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 
@@ -28,6 +31,13 @@ class KeyRing {
   uint32_t current_version() const { return current_; }
   // nullptr when the version is unknown.
   const std::string* Key(uint32_t version) const;
+  std::vector<uint32_t> versions() const;
+
+  // Key rotation. Adds a fresh random key as the next version (the new current one) to the
+  // key file, atomically (a new file renamed over the old, mode 0600, synced). Returns it.
+  static core::Result<uint32_t> AddVersion(const std::filesystem::path& file);
+  // Removes an old version from the key file; refuses the current one.
+  static core::Result<void> RemoveVersion(const std::filesystem::path& file, uint32_t version);
 
  private:
   friend class FieldCipher;               // derives a subkey for every version
@@ -36,8 +46,9 @@ class KeyRing {
 };
 
 // XChaCha20-Poly1305 (IETF AEAD) with a subkey derived per key version. The ciphertext text is
-// "k<version>:<base64(nonce || ciphertext || tag)>", so later rotation knows which key to use.
-// `context` (e.g. "customer.phone") is bound as associated data. Thread-safe.
+// "k<version>:<base64(nonce || ciphertext || tag)>", so rotation knows which key to use.
+// `context` (e.g. "customer.phone") is bound as associated data. Thread-safe, also while
+// Reload swaps in a new key ring.
 class FieldCipher {
  public:
   explicit FieldCipher(const KeyRing& ring);
@@ -46,21 +57,38 @@ class FieldCipher {
   core::Result<std::string> Decrypt(std::string_view ciphertext, std::string_view context) const;
   // Key version a stored ciphertext uses, 0 when unparsable.
   static uint32_t VersionOf(std::string_view ciphertext);
+  // The version Encrypt uses.
+  uint32_t current_version() const;
+  // Takes the ring's keys (after a rotation or a retirement).
+  void Reload(const KeyRing& ring);
 
  private:
-  std::map<uint32_t, std::string> subkeys_;
-  uint32_t current_;
+  struct State {
+    std::map<uint32_t, std::string> subkeys;
+    uint32_t current = 0;
+  };
+  static std::shared_ptr<const State> Derive(const KeyRing& ring);
+  std::atomic<std::shared_ptr<const State>> state_;
 };
 
 // Keyed BLAKE2b over (domain, value) -> 32 lowercase hex chars (128 bits). Deterministic for a
 // key ring's current version; `domain` separates uses ("phone", "email", "id_number"). Thread-safe.
+// Each key version has its own index key: Compute uses the current one (what is stored);
+// ComputeAll gives the value under every version, newest first, so lookups keep finding rows
+// not re-indexed yet during a rotation.
 class BlindIndex {
  public:
   explicit BlindIndex(const KeyRing& ring);
   std::string Compute(std::string_view domain, std::string_view normalized_value) const;
+  std::vector<std::string> ComputeAll(std::string_view domain,
+                                      std::string_view normalized_value) const;
+  void Reload(const KeyRing& ring);
 
  private:
-  std::string key_;
+  struct State {
+    std::vector<std::string> keys;  // newest version first
+  };
+  std::atomic<std::shared_ptr<const State>> state_;
 };
 
 // Argon2id (crypto_pwhash_str, interactive limits). Returns the encoded hash string.

@@ -653,11 +653,11 @@ core::Result<Page> CustomerService::List(const core::Actor& actor, const ListQue
     }
     if (phone_like && digits.size() == 4) s.last4 = digits;
     if (phone_like && digits.size() >= 7) {
-      if (auto p = phones_.Parse(term)) s.phone_bidx = bidx_.Compute("phone", p->e164);
+      if (auto p = phones_.Parse(term)) s.phone_bidx = bidx_.ComputeAll("phone", p->e164);
     }
     if (term.find('@') != std::string::npos) {
       if (auto e = core::NormalizeEmail(term))
-        s.email_bidx = bidx_.Compute("email", LowerAscii(*e));
+        s.email_bidx = bidx_.ComputeAll("email", LowerAscii(*e));
     }
     // Latin letters may be pinyin: "zhang wei" / "zhangw" find 张伟 through the name key.
     bool latin = std::all_of(term.begin(), term.end(),
@@ -691,12 +691,58 @@ core::Result<LookupResult> CustomerService::LookupPhone(const core::Actor& actor
     return std::unexpected(core::Error::BadRequest(
         "not a phone number: " + (d.empty() ? info.error().message() : d.front().message)));
   }
-  auto hits = store_.LookupPhone(bidx_.Compute("phone", info->e164), 50);
-  if (!hits) return std::unexpected(hits.error());
+  // Under every key version: rows not re-indexed yet during a rotation are found too.
+  std::vector<LookupHit> found;
+  for (const std::string& b : bidx_.ComputeAll("phone", info->e164)) {
+    auto part = store_.LookupPhone(b, 50);
+    if (!part) return std::unexpected(part.error());
+    for (LookupHit& h : *part) {
+      if (std::none_of(found.begin(), found.end(),
+                       [&](const LookupHit& f) { return f.id == h.id; })) {
+        found.push_back(std::move(h));
+      }
+    }
+  }
+  std::sort(found.begin(), found.end(),
+            [](const LookupHit& a, const LookupHit& b) { return a.id < b.id; });
+  core::Result<std::vector<LookupHit>> hits = std::move(found);
   // Hits outside the actor's scope are left out. The answer names customers, not their numbers;
   // the normalised form of the number the caller sent is not masked (they typed it).
   std::erase_if(*hits, [&](const LookupHit& h) { return !actor.InScope(h.owner_id); });
   return LookupResult{std::move(*info), std::move(*hits)};
+}
+
+core::Result<CustomerService::RotationStep> CustomerService::Reencrypt(const core::Actor& actor,
+                                                                       int64_t after_id,
+                                                                       int limit) {
+  if (!actor.Can(core::Perm::kSettingsAdmin)) {
+    return std::unexpected(core::Error::Forbidden("re-encrypting needs settings.admin"));
+  }
+  const uint32_t current = cipher_.current_version();
+  auto rows = store_.RowsNotOnKey(current, after_id, limit);
+  if (!rows) return std::unexpected(rows.error());
+  RotationStep step;
+  step.last_id = after_id;
+  for (const Row& row : *rows) {
+    step.last_id = row.id;
+    auto c = FromRow(row);
+    if (!c) return std::unexpected(c.error());
+    Row fresh = ToRow(*c);
+    fresh.id = row.id;
+    auto done = store_.Reencrypt(fresh, row.version, IndexOf(*c));
+    if (!done) return std::unexpected(done.error());
+    (*done ? step.rewritten : step.skipped)++;
+  }
+  step.done = rows->size() < static_cast<std::size_t>(limit);
+  return step;
+}
+
+core::Result<int64_t> CustomerService::RowsNotOnCurrentKey() {
+  return store_.CountNotOnKey(cipher_.current_version());
+}
+
+core::Result<int64_t> CustomerService::RowsOnKey(uint32_t version) {
+  return store_.CountOnKey(version);
 }
 
 }  // namespace kehu::customer

@@ -55,6 +55,20 @@ class CustomerService {
   };
   core::Result<Revealed> Reveal(const core::Actor& actor, int64_t id);
 
+  // Key rotation (settings.admin): re-encrypts, under the current key version, up to `limit`
+  // customers (the recycle bin included) whose contact data uses an older one, after
+  // `after_id`, and recomputes their blind indexes. A row changed meanwhile is skipped (its
+  // writer used the current key, or a later pass takes it). Safe to run while serving and to
+  // run again after a crash.
+  struct RotationStep {
+    int64_t rewritten = 0, skipped = 0;
+    int64_t last_id = 0;  // continue after this id
+    bool done = false;    // no rows were left after last_id
+  };
+  core::Result<RotationStep> Reencrypt(const core::Actor& actor, int64_t after_id, int limit);
+  core::Result<int64_t> RowsNotOnCurrentKey();
+  core::Result<int64_t> RowsOnKey(uint32_t version);
+
  private:
   // Applies `in` onto `c` and validates/normalises everything; collects all field errors.
   core::Result<void> Apply(const core::Actor& actor, const CustomerInput& in, Customer& c,

@@ -375,8 +375,8 @@ core::Result<std::vector<Row>> CustomerStore::List(const ListQuery& q, const Sea
       any.push_back(std::string("c.id IN (SELECT customer_id FROM contact_index WHERE kind = '") +
                     kind + "' AND " + col + " = " + p.Text(value) + ")");
     };
-    if (!s.phone_bidx.empty()) contact("phone", "bidx", s.phone_bidx);
-    if (!s.email_bidx.empty()) contact("email", "bidx", s.email_bidx);
+    for (const std::string& b : s.phone_bidx) contact("phone", "bidx", b);
+    for (const std::string& b : s.email_bidx) contact("email", "bidx", b);
     if (!s.last4.empty()) contact("phone", "last4", s.last4);
     if (!any.empty()) {
       where += " AND (";
@@ -438,6 +438,77 @@ core::Result<std::vector<LookupHit>> CustomerStore::LookupPhone(const std::strin
     }
     db_.Done(q.st);
     return out;
+  });
+}
+
+namespace {
+
+// "phones_enc NOT LIKE 'k2:%' AND phones_enc <> ''" for each encrypted column, joined by `op`.
+std::string KeyPredicate(uint32_t version, bool on_key) {
+  const std::string prefix = "'k" + std::to_string(version) + ":%'";
+  std::string out;
+  for (const char* col : {"c.phones_enc", "c.emails_enc", "c.id_number_enc", "c.address_enc"}) {
+    if (!out.empty()) out += " OR ";
+    out += std::string("(") + col + " <> '' AND " + col + (on_key ? " LIKE " : " NOT LIKE ") +
+           prefix + ")";
+  }
+  return "(" + out + ")";
+}
+
+}  // namespace
+
+core::Result<std::vector<Row>> CustomerStore::RowsNotOnKey(uint32_t version, int64_t after_id,
+                                                           int limit) {
+  return db_.Read([&](soci::session& sql) {
+    std::vector<Row> out;
+    soci::statement st(sql);
+    RowReceiver rr;
+    rr.Bind(st);
+    long long after = after_id;
+    int lim = limit;
+    st.exchange(soci::use(after));
+    st.exchange(soci::use(lim));
+    st.alloc();
+    st.prepare(std::string("SELECT ") + kColumns +
+               " FROM customers c LEFT JOIN users u ON u.id = c.owner_id WHERE c.id > :a AND " +
+               KeyPredicate(version, false) + " ORDER BY c.id LIMIT :l");
+    st.define_and_bind();
+    st.execute();
+    while (st.fetch()) out.push_back(rr.Take());
+    return out;
+  });
+}
+
+core::Result<int64_t> CustomerStore::CountNotOnKey(uint32_t version) {
+  return db_.Read([&](soci::session& sql) -> int64_t {
+    long long n = 0;
+    sql << "SELECT COUNT(*) FROM customers c WHERE " + KeyPredicate(version, false), soci::into(n);
+    return n;
+  });
+}
+
+core::Result<int64_t> CustomerStore::CountOnKey(uint32_t version) {
+  return db_.Read([&](soci::session& sql) -> int64_t {
+    long long n = 0;
+    sql << "SELECT COUNT(*) FROM customers c WHERE " + KeyPredicate(version, true), soci::into(n);
+    return n;
+  });
+}
+
+core::Result<bool> CustomerStore::Reencrypt(const Row& r, int64_t expected_version,
+                                            const std::vector<IndexEntry>& index) {
+  return db_.Write([&](soci::session& sql) -> bool {
+    long long id = r.id, expected = expected_version;
+    soci::statement st =
+        (sql.prepare << "UPDATE customers SET phones_enc = :ph, emails_enc = :em, id_number_enc "
+                        "= :idn, id_number_bidx = :idb, address_enc = :ad WHERE id = :id AND "
+                        "version = :v",
+         soci::use(r.phones_enc), soci::use(r.emails_enc), soci::use(r.id_number_enc),
+         soci::use(r.id_number_bidx), soci::use(r.address_enc), soci::use(id), soci::use(expected));
+    st.execute(true);
+    if (st.get_affected_rows() == 0) return false;
+    WriteIndex(db_, sql, id, index, /*replace=*/true);
+    return true;
   });
 }
 

@@ -37,11 +37,13 @@ struct IndexEntry {
 
 // Search terms prepared by the service (hashes computed with its keys).
 struct Search {
-  std::string like;        // "%term%" for name, company, code; "" = none
-  std::string key_like;    // "%pinyin%" for the name key; "" = none
-  std::string phone_bidx;  // exact phone; "" = none
-  std::string email_bidx;  // exact email; "" = none
-  std::string last4;       // last 4 digits of a phone; "" = none
+  std::string like;      // "%term%" for name, company, code; "" = none
+  std::string key_like;  // "%pinyin%" for the name key; "" = none
+  // Exact phone / email: its blind index under every key version (several while a key
+  // rotation is under way); empty = none.
+  std::vector<std::string> phone_bidx;
+  std::vector<std::string> email_bidx;
+  std::string last4;  // last 4 digits of a phone; "" = none
 };
 
 // Position after which the next page starts.
@@ -72,6 +74,17 @@ class CustomerStore {
                                       const std::optional<After>& after, int limit);
   // Live customers holding a phone with this blind index.
   core::Result<std::vector<LookupHit>> LookupPhone(const std::string& bidx, int limit);
+
+  // Key rotation. Customers (the recycle bin included) with an encrypted column written under
+  // another key version than `version`, in id order after `after_id`.
+  core::Result<std::vector<Row>> RowsNotOnKey(uint32_t version, int64_t after_id, int limit);
+  core::Result<int64_t> CountNotOnKey(uint32_t version);
+  // Customers with an encrypted column under exactly `version`.
+  core::Result<int64_t> CountOnKey(uint32_t version);
+  // Rewrites the encrypted columns and contact index of a row still at `expected_version`
+  // (the logical content and the version stay). False when it changed meanwhile.
+  core::Result<bool> Reencrypt(const Row& r, int64_t expected_version,
+                               const std::vector<IndexEntry>& index);
 
  private:
   db::Database& db_;

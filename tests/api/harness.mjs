@@ -135,6 +135,20 @@ export class Server {
     return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
   }
 
+  // Like cli(), without blocking the event loop (so requests can run meanwhile).
+  cliAsync(args, { input } = {}) {
+    return new Promise((resolve, reject) => {
+      const p = spawn(KEHU_BIN, [...args, ...this.globalArgs()], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d) => { stdout += d; });
+      p.stderr.on('data', (d) => { stderr += d; });
+      p.on('error', reject);
+      p.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+      p.stdin.end(input ?? '');
+    });
+  }
+
   cliOk(args, opts) {
     const r = this.cli(args, opts);
     assert.equal(r.code, 0, `kehu ${args.join(' ')} exited ${r.code} ${r.signal ?? ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);

@@ -634,3 +634,49 @@ TEST(CryptoDeathTest, FromKeysRejectsWrongKeySize) {
 
 }  // namespace
 }  // namespace kehu::crypto
+
+namespace kehu::crypto {
+namespace {
+
+TEST_F(KeyFileTest, RotationAddsAVersionOldDataStillDecryptsAndIndexesCoverBoth) {
+  const fs::path file = dir_ / "keys" / "master.key";
+  auto ring1 = KeyRing::LoadOrCreate(file);
+  ASSERT_TRUE(ring1.has_value());
+  FieldCipher cipher(*ring1);
+  BlindIndex bidx(*ring1);
+  const std::string old_text = cipher.Encrypt("13800138000", "customer.phone");
+  const std::string old_index = bidx.Compute("phone", "+8613800138000");
+
+  auto v2 = KeyRing::AddVersion(file);
+  ASSERT_TRUE(v2.has_value()) << v2.error().message();
+  EXPECT_EQ(*v2, 2u);
+  EXPECT_EQ(ModeOf(file), 0600u) << "the rewritten key file stays private";
+  auto ring2 = KeyRing::LoadOrCreate(file);
+  ASSERT_TRUE(ring2.has_value());
+  EXPECT_EQ(ring2->current_version(), 2u);
+  cipher.Reload(*ring2);
+  bidx.Reload(*ring2);
+  EXPECT_EQ(cipher.current_version(), 2u);
+  EXPECT_EQ(cipher.Decrypt(old_text, "customer.phone").value_or(""), "13800138000");
+  const std::string new_text = cipher.Encrypt("13800138000", "customer.phone");
+  EXPECT_TRUE(new_text.starts_with("k2:"));
+  const auto all = bidx.ComputeAll("phone", "+8613800138000");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0], bidx.Compute("phone", "+8613800138000")) << "newest first";
+  EXPECT_EQ(all[1], old_index) << "the old index value is still looked for";
+  EXPECT_NE(all[0], all[1]);
+
+  EXPECT_EQ(KeyRing::RemoveVersion(file, 2).error().code(), core::Code::kConflict)
+      << "the current key cannot be removed";
+  ASSERT_TRUE(KeyRing::RemoveVersion(file, 1).has_value());
+  auto ring3 = KeyRing::LoadOrCreate(file);
+  ASSERT_TRUE(ring3.has_value());
+  EXPECT_EQ(ring3->versions(), std::vector<uint32_t>{2});
+  cipher.Reload(*ring3);
+  EXPECT_FALSE(cipher.Decrypt(old_text, "customer.phone").has_value())
+      << "data under a retired key no longer decrypts (retire only when nothing uses it)";
+  EXPECT_EQ(cipher.Decrypt(new_text, "customer.phone").value_or(""), "13800138000");
+}
+
+}  // namespace
+}  // namespace kehu::crypto

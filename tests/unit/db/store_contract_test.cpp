@@ -172,12 +172,12 @@ TEST_P(StoreContract, ListFiltersAndSearch) {
   q.created_from = 150;
   EXPECT_EQ(store.List(q, {}, std::nullopt, 10)->at(0).name, "Li_Na%");
   q = {};
-  EXPECT_EQ(store.List(q, {"%海港%", "", "", "", ""}, std::nullopt, 10)->size(), 1u);
-  EXPECT_EQ(store.List(q, {"", "", "", "", "1234"}, std::nullopt, 10)->at(0).name, "张伟");
-  EXPECT_EQ(store.List(q, {"", "", "bx", "", ""}, std::nullopt, 10)->size(), 1u);
+  EXPECT_EQ(store.List(q, {"%海港%", "", {}, {}, ""}, std::nullopt, 10)->size(), 1u);
+  EXPECT_EQ(store.List(q, {"", "", {}, {}, "1234"}, std::nullopt, 10)->at(0).name, "张伟");
+  EXPECT_EQ(store.List(q, {"", "", {"bx"}, {}, ""}, std::nullopt, 10)->size(), 1u);
   // LIKE wildcards in the search text are literal.
-  EXPECT_EQ(store.List(q, {"%\\_na\\%%", "", "", "", ""}, std::nullopt, 10)->size(), 1u);
-  EXPECT_EQ(store.List(q, {"%\\%x%", "", "", "", ""}, std::nullopt, 10)->size(), 0u);
+  EXPECT_EQ(store.List(q, {"%\\_na\\%%", "", {}, {}, ""}, std::nullopt, 10)->size(), 1u);
+  EXPECT_EQ(store.List(q, {"%\\%x%", "", {}, {}, ""}, std::nullopt, 10)->size(), 0u);
 }
 
 TEST_P(StoreContract, IdempotencyClaimOnce) {
