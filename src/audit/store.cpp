@@ -4,6 +4,7 @@
 #include <deque>
 
 #include "audit/chain.h"
+#include "db/params.h"
 
 namespace kehu::audit {
 namespace {
@@ -34,29 +35,6 @@ struct EntryReceiver {
     if (out.details.is_discarded()) out.details = e.details_text;
     return out;
   }
-};
-
-// Values bound positionally to a statement built at run time; storage outlives the statement.
-class Binder {
- public:
-  explicit Binder(soci::statement& st) : st_(st) {}
-  std::string Text(std::string v) {
-    texts_.push_back(std::move(v));
-    st_.exchange(soci::use(texts_.back()));
-    return Next();
-  }
-  std::string Number(int64_t v) {
-    numbers_.push_back(v);
-    st_.exchange(soci::use(numbers_.back()));
-    return Next();
-  }
-
- private:
-  std::string Next() { return ":p" + std::to_string(++n_); }
-  soci::statement& st_;
-  std::deque<std::string> texts_;
-  std::deque<long long> numbers_;
-  int n_ = 0;
 };
 
 // The statements of Append, each prepared once per connection.
@@ -181,7 +159,7 @@ core::Result<std::vector<Entry>> AuditStore::Select(const Filter& f, std::option
     soci::statement st(sql);
     EntryReceiver rx;
     rx.Bind(st);
-    Binder b(st);
+    db::Params b(st);
     std::string where = "1 = 1";
     if (f.actor_id) where += " AND actor_id = " + b.Number(*f.actor_id);
     if (!f.action.empty()) {

@@ -2,6 +2,8 @@
 
 #include <deque>
 
+#include "db/params.h"
+
 namespace kehu::customer {
 namespace {
 
@@ -48,29 +50,6 @@ struct RowReceiver {
     r.deleted_at = deleted_ind == soci::i_ok ? std::optional<int64_t>(deleted_at) : std::nullopt;
     return r;
   }
-};
-
-// Values bound positionally to a statement built at run time; storage outlives the statement.
-class Params {
- public:
-  explicit Params(soci::statement& st) : st_(st) {}
-  std::string Text(std::string v) {
-    texts_.push_back(std::move(v));
-    st_.exchange(soci::use(texts_.back()));
-    return Next();
-  }
-  std::string Number(int64_t v) {
-    numbers_.push_back(v);
-    st_.exchange(soci::use(numbers_.back()));
-    return Next();
-  }
-
- private:
-  std::string Next() { return ":p" + std::to_string(++n_); }
-  soci::statement& st_;
-  std::deque<std::string> texts_;
-  std::deque<long long> numbers_;
-  int n_ = 0;
 };
 
 // Which customer other than self_id holds a code, prepared once per connection.
@@ -341,7 +320,7 @@ core::Result<std::vector<Row>> CustomerStore::List(const ListQuery& q, const Sea
     soci::statement st(sql);
     RowReceiver rr;
     rr.Bind(st);
-    Params p(st);
+    db::Params p(st);
     std::string where = q.deleted ? "c.deleted_at IS NOT NULL" : "c.deleted_at IS NULL";
     if (q.owner_id) where += " AND c.owner_id = " + p.Number(*q.owner_id);
     if (q.scoped) {
