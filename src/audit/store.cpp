@@ -1,7 +1,6 @@
 #include "audit/store.h"
 
 #include <algorithm>
-#include <deque>
 
 #include "audit/chain.h"
 #include "db/params.h"

@@ -1,7 +1,5 @@
 #include "customer/store.h"
 
-#include <deque>
-
 #include "db/params.h"
 
 namespace kehu::customer {
