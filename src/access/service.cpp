@@ -143,6 +143,11 @@ core::Result<Role> AccessService::UpdateRole(const core::Actor& actor, int64_t i
   if (!*found) return std::unexpected(core::Error::NotFound("no such role"));
   auto r = Validate(in, **found, /*creating=*/false);
   if (!r) return std::unexpected(r.error());
+  if (r->key == actor.role && !actor.ip.empty() && !IpAllowed(r->ip_allow, actor.ip)) {
+    return std::unexpected(core::Error::InvalidField(
+        "ip_allow", "self",
+        "this allow-list leaves out your own address (" + actor.ip + ") and would lock you out"));
+  }
   auto saved = store_.UpdateRole(*r, expected_version, core::NowMs());
   if (saved) {
     Audit(actor, "role.update", "role", id,

@@ -20,6 +20,7 @@ class AccessService {
   // kInvalid naming the field: key ([a-z][a-z0-9_]{1,31}), name, unknown permission, scope.
   core::Result<Role> CreateRole(const core::Actor& actor, const RoleInput& in);
   // The admin role keeps user.admin and scope all, so nobody locks the administrators out.
+  // Nor can an admin give their own role an IP allow-list that leaves out where they are.
   core::Result<Role> UpdateRole(const core::Actor& actor, int64_t id, int64_t expected_version,
                                 const RoleInput& in);
   // Built-in roles cannot be deleted; a role users hold neither (kConflict).

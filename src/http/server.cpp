@@ -222,8 +222,10 @@ Response Server::Authenticate(Request& r, bool& ok) {
   r.actor = auth->actor;
   r.actor.ip = r.remote_ip;
   if (!access::IpAllowed(r.actor.ip_allow, r.remote_ip)) {
-    return Problem(
-        core::Error::Forbidden("your role may not work from this address (" + r.remote_ip + ")"));
+    core::Error e =
+        core::Error::Forbidden("your role may not work from this address (" + r.remote_ip + ")");
+    e.mutable_details().push_back({"ip", "not_allowed", r.remote_ip});
+    return Problem(e);
   }
   r.csrf_token = auth->csrf_token;
   ok = true;

@@ -283,8 +283,10 @@ core::Result<LoginResult> UserService::Login(const std::string& username,
   actor->ip = ip;
   if (!access::IpAllowed(actor->ip_allow, ip)) {
     Audit(*actor, "auth.login_refused", u.id, {{"reason", "address not in the role's allow-list"}});
-    return std::unexpected(core::Error::Forbidden("your role may not log in from this address (" +
-                                                  ip + "); ask an administrator"));
+    core::Error e = core::Error::Forbidden("your role may not log in from this address (" + ip +
+                                           "); ask an administrator");
+    e.mutable_details().push_back({"ip", "not_allowed", ip});
+    return std::unexpected(std::move(e));
   }
   (void)store_.ClearFailures(AccountKey(username));
   LoginResult r{u, crypto::RandomToken(32), crypto::RandomToken(24), *actor, false};
@@ -293,7 +295,17 @@ core::Result<LoginResult> UserService::Login(const std::string& username,
                                  now + policy_.idle_timeout_ms, ip, user_agent.substr(0, 300));
   if (!ok) return std::unexpected(ok.error());
   Audit(*actor, "auth.login", u.id, {{"user_agent", user_agent.substr(0, 200)}});
-  if (auto seen = store_.SeeDevice(u.id, ip, user_agent.substr(0, 300), now)) {
+  // A browser is known by its user agent without version numbers, so that an update of the
+  // browser or the system does not count as a new device.
+  std::string family;
+  for (char ch : user_agent.substr(0, 300)) {
+    if (ch >= '0' && ch <= '9') {
+      if (family.empty() || family.back() != '#') family.push_back('#');
+    } else {
+      family.push_back(ch);
+    }
+  }
+  if (auto seen = store_.SeeDevice(u.id, ip, family, now)) {
     if (seen->is_new && !seen->first_ever) {
       r.new_device = true;
       Audit(*actor, "auth.new_device", u.id, {{"user_agent", user_agent.substr(0, 200)}});

@@ -113,8 +113,11 @@ describe('login protection', () => {
     const u = expectStatus(await admin.get('/users'), 200).items.find((x) => x.username === 'office_worker');
     expectStatus(await admin.patch(`/users/${u.id}`, { role: 'office_only' }, { headers: { 'if-match': `"${u.version}"` } }), 200);
     // The tests connect from 127.0.0.1, outside 10.0.0.0/8.
-    expectProblem(await tryLogin('office_worker', m.password), 403);
-    expectProblem(await m.get('/customers'), 403);
+    expectProblem(await tryLogin('office_worker', m.password), 403, { field: 'ip', codes: ['not_allowed'] });
+    expectProblem(await m.get('/customers'), 403, { field: 'ip', codes: ['not_allowed'] });
+    const adminRole = roles.find((r) => r.key === 'admin');
+    expectProblem(await admin.patch(`/roles/${adminRole.id}`, { ip_allow: ['10.0.0.0/8'] }, { headers: { 'if-match': `"${adminRole.version}"` } }),
+      422, { field: 'ip_allow', codes: ['self'] });
     const loopback = expectStatus(await admin.patch(`/roles/${role.id}`, { ip_allow: ['127.0.0.0/8', '::1'] }, { headers: { 'if-match': `"${role.version}"` } }), 200);
     assert.deepEqual(loopback.ip_allow, ['127.0.0.0/8', '::1']);
     assert.ok(roles.length > 0);

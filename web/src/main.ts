@@ -4,6 +4,7 @@ import 'dayjs/locale/zh-cn'
 // Styles of the Element Plus services called from scripts (templates import their own).
 import 'element-plus/es/components/message/style/css'
 import 'element-plus/es/components/message-box/style/css'
+import 'element-plus/es/components/notification/style/css'
 import 'element-plus/es/components/loading/style/css'
 import './styles/main.css'
 

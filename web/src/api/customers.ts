@@ -70,6 +70,12 @@ export interface Customer {
   updated_at: string
   version: number
   deleted_at: string | null
+  /**
+   * True when phones, emails, id_number and address are masked (`138****8000`,
+   * `z***@example.com`, `110***********002X`, `****`): list, detail and write answers are.
+   * A masked value sent back unchanged in a PATCH keeps the stored one.
+   */
+  masked: boolean
 }
 
 export interface PhoneInput {
@@ -155,6 +161,24 @@ export function deleteCustomer(id: number): Promise<void> {
 /** POST /customers/{id}/restore — brings it back from the recycle bin. */
 export function restoreCustomer(id: number): Promise<Customer> {
   return request<Customer>('POST', `/customers/${id}/restore`)
+}
+
+/** Answer of POST /customers/{id}/reveal. */
+export interface Revealed {
+  /** The customer in clear (`masked: false`). */
+  customer: Customer
+  /** Reveals by the caller today, this one included. */
+  reveals_today: number
+  /** The caller's daily limit; 0 is unlimited. */
+  reveal_quota: number
+}
+
+/**
+ * POST /customers/{id}/reveal — the clear phones, emails, ID number and address; audited.
+ * 403 without phone.reveal, 404 out of scope, 429 (`rate-limited`) when today's quota is used up.
+ */
+export function revealCustomer(id: number): Promise<Revealed> {
+  return request<Revealed>('POST', `/customers/${id}/reveal`, { body: {} })
 }
 
 export interface PhoneLookup {

@@ -25,11 +25,14 @@ export const BAD_RESPONSE_PROBLEM = 'about:blank#bad-response'
 
 export class ApiError extends Error {
   readonly problem: Problem
+  /** Seconds to wait before trying again (the `Retry-After` header of a 429 or 503), or null. */
+  readonly retryAfter: number | null
 
-  constructor(problem: Problem) {
+  constructor(problem: Problem, retryAfter: number | null = null) {
     super(problem.detail || problem.title || `HTTP ${problem.status}`)
     this.name = 'ApiError'
     this.problem = problem
+    this.retryAfter = retryAfter
   }
 
   get status(): number {
@@ -103,6 +106,15 @@ export function buildUrl(path: string, query?: Query): string {
 /** Paths whose 401 is an answer, not an expired session. */
 const AUTH_PATHS = new Set(['/auth/login', '/auth/me'])
 
+/** `Retry-After` in seconds (the delta form; an HTTP date is converted), or null. */
+function retryAfterOf(res: Response): number | null {
+  const v = res.headers.get('Retry-After')?.trim()
+  if (!v) return null
+  if (/^\d+$/.test(v)) return Number(v)
+  const at = Date.parse(v)
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000))
+}
+
 async function readProblem(res: Response): Promise<Problem> {
   const ct = res.headers.get('Content-Type') ?? ''
   let text = ''
@@ -160,7 +172,7 @@ export async function request<T>(method: Method, path: string, opts: RequestOpti
   let res = await send(method, path, opts)
   if (res.status === 403 && method !== 'GET') {
     const problem = await readProblem(res)
-    const err = new ApiError(problem)
+    const err = new ApiError(problem, retryAfterOf(res))
     if (err.kind !== 'csrf') throw err
     // The session may have been renewed in another tab: fetch the current token, retry once.
     const fresh = await hooks.refreshCsrf().catch(() => null)
@@ -170,7 +182,7 @@ export async function request<T>(method: Method, path: string, opts: RequestOpti
   if (!res.ok) {
     const problem = await readProblem(res)
     if (res.status === 401 && !AUTH_PATHS.has(path)) hooks.onUnauthenticated()
-    throw new ApiError(problem)
+    throw new ApiError(problem, retryAfterOf(res))
   }
   if (res.status === 204) return undefined as T
   const text = await res.text()

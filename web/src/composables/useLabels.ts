@@ -7,6 +7,7 @@ import {
 } from '@/constants'
 import type { Gender, PhoneType, Stage } from '@/api/customers'
 import type { FieldType } from '@/api/fields'
+import { BUILTIN_ROLE_NAMES, type Scope } from '@/api/auth'
 
 /** Labels for enum values and suggested free-text values, in the current language. */
 export function useLabels() {
@@ -22,7 +23,32 @@ export function useLabels() {
     return list.map((s) => ({ value: s.value, label: t(`${prefix}.${s.key}`) }))
   }
 
+  /** A translation under `prefix` when the locale has one, else the value as sent. */
+  function known(prefix: string, value: string | null | undefined): string {
+    if (!value) return ''
+    const key = `${prefix}.${value}`
+    return te(key) ? t(key) : value
+  }
+
   return {
+    /**
+     * A role's name: a built-in role in the UI language unless an admin renamed it, else
+     * `name` from GET /roles, else the key.
+     */
+    role: (key: string | null | undefined, name?: string): string => {
+      if (!key) return name ?? ''
+      const builtinName = BUILTIN_ROLE_NAMES[key]
+      if (builtinName !== undefined && (name === undefined || name === builtinName) && te(`role.${key}`)) {
+        return t(`role.${key}`)
+      }
+      return name ?? key
+    },
+    /** `customer.read` → 查看客户. */
+    permission: (p: string) => known('perm', p),
+    scope: (s: Scope) => known('scope', s),
+    auditAction: (a: string) => known('auditAction', a),
+    auditGroup: (g: string) => known('auditGroup', g),
+    auditEntity: (e: string) => known('auditEntity', e),
     stage: (s: Stage | null | undefined) => (s && te(`stage.${s}`) ? t(`stage.${s}`) : (s ?? '')),
     gender: (g: Gender | null | undefined) => (g && te(`gender.${g}`) ? t(`gender.${g}`) : ''),
     phoneType: (p: PhoneType | string | null | undefined) =>

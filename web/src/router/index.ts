@@ -1,6 +1,8 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { ElMessage } from 'element-plus'
 import { useAuthStore } from '@/stores/auth'
 import { i18n } from '@/locales'
+import type { Permission } from '@/api/auth'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -8,8 +10,11 @@ declare module 'vue-router' {
     title?: string
     /** Reachable without a session. */
     public?: boolean
-    /** Only administrators see it in the menu (the server enforces the rest). */
-    admin?: boolean
+    /**
+     * Only users with this permission see the menu entry, and the guard sends the others to
+     * the customer list (the server enforces the rest).
+     */
+    perm?: Permission
     /** Which side menu entry is highlighted. */
     menu?: string
   }
@@ -57,19 +62,49 @@ const routes: RouteRecordRaw[] = [
         path: 'recycle-bin',
         name: 'recycle-bin',
         component: () => import('@/views/recycle/RecycleBinView.vue'),
-        meta: { title: 'recycle.title', menu: 'recycle-bin' },
+        meta: { title: 'recycle.title', menu: 'recycle-bin', perm: 'customer.delete' },
       },
       {
         path: 'fields',
         name: 'fields',
         component: () => import('@/views/fields/FieldsView.vue'),
-        meta: { title: 'fields.title', menu: 'fields', admin: true },
+        meta: { title: 'fields.title', menu: 'fields', perm: 'field.manage' },
       },
       {
         path: 'tokens',
         name: 'tokens',
         component: () => import('@/views/tokens/TokensView.vue'),
         meta: { title: 'tokens.title', menu: 'tokens' },
+      },
+      {
+        path: 'security',
+        name: 'security',
+        component: () => import('@/views/security/SecurityView.vue'),
+        meta: { title: 'security.title', menu: 'security' },
+      },
+      {
+        path: 'admin/users',
+        name: 'users',
+        component: () => import('@/views/users/UsersView.vue'),
+        meta: { title: 'users.title', menu: 'users', perm: 'user.admin' },
+      },
+      {
+        path: 'admin/teams',
+        name: 'teams',
+        component: () => import('@/views/teams/TeamsView.vue'),
+        meta: { title: 'teams.title', menu: 'teams', perm: 'user.admin' },
+      },
+      {
+        path: 'admin/roles',
+        name: 'roles',
+        component: () => import('@/views/roles/RolesView.vue'),
+        meta: { title: 'roles.title', menu: 'roles', perm: 'user.admin' },
+      },
+      {
+        path: 'admin/audit',
+        name: 'audit',
+        component: () => import('@/views/audit/AuditView.vue'),
+        meta: { title: 'audit.title', menu: 'audit', perm: 'audit.read' },
       },
       {
         path: ':pathMatch(.*)*',
@@ -108,6 +143,13 @@ router.beforeEach(async (to) => {
   }
   if (!auth.isLoggedIn) {
     return { name: 'login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } }
+  }
+  // A page the role does not allow (an old bookmark, a role changed meanwhile): the
+  // customer list rather than a page of 403s.
+  const perm = to.meta.perm
+  if (perm && !auth.can(perm)) {
+    ElMessage.warning({ message: i18n.global.t('errors.pageForbidden'), grouping: true })
+    return to.name === 'customers' ? true : { name: 'customers' }
   }
   return true
 })

@@ -2,20 +2,28 @@ import { computed, ref } from 'vue'
 import { defineStore } from 'pinia'
 import * as authApi from '@/api/auth'
 import { ApiError } from '@/api/http'
-import type { User } from '@/api/auth'
+import type { Me, Permission } from '@/api/auth'
 
-/** Who is logged in, and the CSRF token every write must carry. */
+/** Who is logged in, what their role allows, and the CSRF token every write must carry. */
 export const useAuthStore = defineStore('auth', () => {
-  const user = ref<User | null>(null)
+  const user = ref<Me | null>(null)
   const csrfToken = ref<string | null>(null)
   /** True once GET /auth/me has answered (either way) since the page loaded. */
   const checked = ref(false)
 
   const isLoggedIn = computed(() => user.value !== null)
-  const isAdmin = computed(() => user.value?.role === 'admin')
+  const permissions = computed(() => new Set(user.value?.permissions ?? []))
+
+  /**
+   * Whether the user's role grants a permission. Only hides controls: the server decides.
+   * False before /auth/me has answered.
+   */
+  function can(perm: Permission): boolean {
+    return permissions.value.has(perm)
+  }
 
   function setSession(s: authApi.Session): void {
-    user.value = s.user
+    user.value = { ...s.user, permissions: s.user.permissions ?? [], scope: s.user.scope ?? 'own' }
     csrfToken.value = s.csrf_token
   }
 
@@ -40,9 +48,15 @@ export const useAuthStore = defineStore('auth', () => {
     }
   }
 
-  async function login(username: string, password: string): Promise<void> {
-    setSession(await authApi.login({ username, password }))
+  /**
+   * Logs in; the answer carries the user with permissions and scope, so no /auth/me
+   * follows. Returns whether this is a new device for the user (the caller tells them).
+   */
+  async function login(username: string, password: string): Promise<{ newDevice: boolean }> {
+    const s = await authApi.login({ username, password })
+    setSession(s)
     checked.value = true
+    return { newDevice: s.new_device === true }
   }
 
   async function logout(): Promise<void> {
@@ -53,5 +67,5 @@ export const useAuthStore = defineStore('auth', () => {
     }
   }
 
-  return { user, csrfToken, checked, isLoggedIn, isAdmin, setSession, clear, fetchMe, login, logout }
+  return { user, csrfToken, checked, isLoggedIn, can, setSession, clear, fetchMe, login, logout }
 })

@@ -13,12 +13,16 @@ export function normaliseFieldPath(path: string): string {
 }
 
 const PHONE_NUMBER_PATH = /^phones\[\d+\](\.number)?$/
+const PASSWORD_PATH = /^(password|new_password|current_password)$/
 
 /** A field error in the user's language; the server's English message is the fallback. */
 export function fieldErrorText(fe: FieldError, t: T, te: Te): string {
   const path = normaliseFieldPath(fe.field)
   if (PHONE_NUMBER_PATH.test(path) && te(`errors.phoneCode.${fe.code}`)) {
     return t(`errors.phoneCode.${fe.code}`)
+  }
+  if (PASSWORD_PATH.test(path) && te(`errors.passwordCode.${fe.code}`)) {
+    return t(`errors.passwordCode.${fe.code}`)
   }
   if (te(`errors.code.${fe.code}`)) return t(`errors.code.${fe.code}`)
   return fe.message || fe.code
@@ -55,6 +59,8 @@ export function problemText(err: unknown, t: T, te: Te): string {
       return t('errors.preconditionFailed')
     case 'payload-too-large':
       return t('errors.payloadTooLarge')
+    case 'rate-limited':
+      return t('errors.rateLimited')
     case 'internal':
       return t('errors.internal', { id: p.detail ?? '' })
     case 'conflict':
@@ -77,6 +83,8 @@ export function problemText(err: unknown, t: T, te: Te): string {
       return t('errors.preconditionFailed')
     case 413:
       return t('errors.payloadTooLarge')
+    case 429:
+      return t('errors.rateLimited')
   }
   if (p.status >= 500) return t('errors.internal', { id: p.detail ?? '' })
   return t('errors.generic', { status: p.status })
@@ -89,4 +97,20 @@ function withDetail(base: string, err: ApiError, t: T, te: Te): string {
     return t('errors.withDetail', { base, detail: parts.join('; ') })
   }
   return err.problem.detail ? t('errors.withDetail', { base, detail: err.problem.detail }) : base
+}
+
+/** How long to wait, for a sentence: "42 秒" / "42 s", from two minutes on "15 分钟" / "15 min". */
+export function waitText(seconds: number, t: T): string {
+  const s = Math.max(1, Math.ceil(seconds))
+  return s < 120 ? t('time.seconds', { n: s }) : t('time.minutes', { n: Math.ceil(s / 60) })
+}
+
+/**
+ * Seconds a 429 asks to wait: the Retry-After header, else the number in the server's
+ * detail ("try again in 42 s"), else null.
+ */
+export function retryAfterSeconds(err: ApiError): number | null {
+  if (err.retryAfter !== null) return err.retryAfter
+  const m = /(\d+)\s*s\b/.exec(err.problem.detail ?? '')
+  return m ? Number(m[1]) : null
 }

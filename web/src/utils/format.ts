@@ -2,8 +2,8 @@ import { DISPLAY_TIME_ZONE, DISPLAY_TZ_OFFSET_MINUTES } from '@/constants'
 
 const dateTimeFormats = new Map<string, Intl.DateTimeFormat>()
 
-function formatter(locale: string, withTime: boolean): Intl.DateTimeFormat {
-  const key = `${locale}|${withTime}`
+function formatter(locale: string, withTime: boolean, withSeconds = false): Intl.DateTimeFormat {
+  const key = `${locale}|${withTime}|${withSeconds}`
   let f = dateTimeFormats.get(key)
   if (!f) {
     f = new Intl.DateTimeFormat(locale, {
@@ -12,15 +12,16 @@ function formatter(locale: string, withTime: boolean): Intl.DateTimeFormat {
       month: '2-digit',
       day: '2-digit',
       ...(withTime ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' as const } : {}),
+      ...(withSeconds ? { second: '2-digit' } : {}),
     })
     dateTimeFormats.set(key, f)
   }
   return f
 }
 
-function parts(d: Date, withTime: boolean): Record<string, string> {
+function parts(d: Date, withTime: boolean, withSeconds = false): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const p of formatter('en-US', withTime).formatToParts(d)) out[p.type] = p.value
+  for (const p of formatter('en-US', withTime, withSeconds).formatToParts(d)) out[p.type] = p.value
   return out
 }
 
@@ -35,6 +36,20 @@ export function formatDateTime(iso: string | null | undefined, _locale?: string)
   if (Number.isNaN(d.getTime())) return iso
   const p = parts(d, true)
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`
+}
+
+/** "2026-11-22 23:14:08" in the display zone: for the audit log, where seconds matter. */
+export function formatDateTimeSeconds(iso: string | null | undefined): string {
+  if (!iso) return ''
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return iso
+  const p = parts(d, true, true)
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`
+}
+
+/** The UTC instant where the day after `day` starts: an exclusive end for a range of days. */
+export function dayEndExclusiveUtc(day: string): string {
+  return new Date(Date.parse(dayToUtc(day)) + 86_400_000).toISOString()
 }
 
 /** "2026-11-22" in the display zone. */

@@ -37,6 +37,13 @@ export interface PhoneRow {
   primary: boolean
   /** The stored phone when this row is unchanged since loading (shows display + region). */
   saved: Phone | null
+  /** The stored phone this row was loaded from; `saved` again when the number is typed back. */
+  orig: Phone | null
+  /**
+   * The loaded number is masked (`138****8000`): sent back unchanged it keeps the stored
+   * number; a changed one must be a complete number.
+   */
+  masked: boolean
   check: PhoneCheck | null
   checkedNumber: string
 }
@@ -87,7 +94,17 @@ let rowSeq = 0
 const nextKey = () => ++rowSeq
 
 function emptyPhone(primary = false): PhoneRow {
-  return { key: nextKey(), number: '', label: PHONE_LABEL_SUGGESTIONS[0].value, primary, saved: null, check: null, checkedNumber: '' }
+  return {
+    key: nextKey(),
+    number: '',
+    label: PHONE_LABEL_SUGGESTIONS[0].value,
+    primary,
+    saved: null,
+    orig: null,
+    masked: false,
+    check: null,
+    checkedNumber: '',
+  }
 }
 
 function emptyEmail(): EmailRow {
@@ -139,6 +156,8 @@ function modelFrom(c: Customer | null, fields: Field[], ownerId: number | null):
           label: p.label,
           primary: p.primary,
           saved: p,
+          orig: p,
+          masked: c.masked,
           check: null,
           checkedNumber: p.number,
         }))
@@ -335,7 +354,8 @@ export function useCustomerForm(id: Ref<number | undefined>) {
     const n = row.number.trim()
     if (n === row.checkedNumber) return
     row.checkedNumber = n
-    if (row.saved && n === row.saved.number) {
+    if (row.orig && n === row.orig.number) {
+      row.saved = row.orig
       row.check = null
       return
     }
