@@ -202,9 +202,12 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
           continue;
         }
         if (p.number.find('*') != std::string::npos) {
-          // A masked number sent back unchanged keeps the stored number it stands for.
-          auto kept = std::find_if(c.phones.begin(), c.phones.end(),
-                                   [&](const Phone& old) { return IsMaskOf(p.number, old.info); });
+          // A masked number sent back unchanged keeps the stored number it stands for: the first
+          // one with this mask not kept already (two numbers can share a mask: 138****8000).
+          auto kept = std::find_if(c.phones.begin(), c.phones.end(), [&](const Phone& old) {
+            return IsMaskOf(p.number, old.info) &&
+                   !seen.contains(old.info.e164 + "#" + old.info.extension);
+          });
           if (creating || kept == c.phones.end()) {
             errs.push_back({f + ".number", "masked",
                             "this number is masked; reveal the customer's numbers to change it"});
@@ -252,7 +255,8 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
         }
         if (e.address.find("***@") != std::string::npos) {
           auto kept = std::find_if(c.emails.begin(), c.emails.end(), [&](const Email& old) {
-            return MaskEmail(old.address) == core::Trim(e.address);
+            return MaskEmail(old.address) == core::Trim(e.address) &&
+                   !seen.contains(LowerAscii(old.address));
           });
           if (creating || kept == c.emails.end()) {
             errs.push_back({f + ".address", "masked",

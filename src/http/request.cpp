@@ -45,6 +45,37 @@ ProblemKind KindOf(core::Code c) {
   return {500, "internal", "Internal error"};
 }
 
+// Bodies nested deeper than this are refused before parsing: copying, comparing or printing a
+// JSON value recurses once per level, so a body of a few hundred thousand '[' (well under the
+// 1 MiB limit) would overflow a worker thread's stack. Kehu's bodies nest three or four deep.
+constexpr int kMaxJsonDepth = 64;
+
+// True when arrays and objects in `s` nest deeper than kMaxJsonDepth (brackets inside strings
+// do not count). `s` need not be well-formed JSON; the parser judges that afterwards.
+bool NestedTooDeep(std::string_view s) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : s) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -89,6 +120,10 @@ core::Result<nlohmann::json> Request::JsonObject() const {
   if (!core::IsValidUtf8(body)) {
     return std::unexpected(core::Error::BadRequest("the body is not valid UTF-8"));
   }
+  if (NestedTooDeep(body)) {
+    return std::unexpected(core::Error::BadRequest("the JSON body nests deeper than " +
+                                                   std::to_string(kMaxJsonDepth) + " levels"));
+  }
   nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     // Parse again with exceptions only to get the position for the message.
@@ -98,6 +133,9 @@ core::Result<nlohmann::json> Request::JsonObject() const {
     } catch (const nlohmann::json::parse_error& e) {
       return std::unexpected(
           core::Error::BadRequest("malformed JSON at byte " + std::to_string(e.byte)));
+    } catch (const nlohmann::json::exception&) {
+      // out_of_range 406 for a number like 1e999 (found by fuzz/json_fuzz: it was a 500).
+      return std::unexpected(core::Error::BadRequest("a number in the JSON body is out of range"));
     }
     return std::unexpected(core::Error::BadRequest("malformed JSON"));
   }

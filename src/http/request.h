@@ -31,7 +31,7 @@ struct Request {
   const std::string* Query(const std::string& name) const;
 
   // The body as a JSON object: 415 unless Content-Type is application/json, 400 for invalid
-  // UTF-8 or malformed JSON, 422 when it is not an object.
+  // UTF-8, nesting deeper than 64 levels or malformed JSON, 422 when it is not an object.
   core::Result<nlohmann::json> JsonObject() const;
   // Typed query parameters: nullopt when absent, kBadRequest when malformed.
   core::Result<std::optional<int64_t>> QueryInt(const std::string& name) const;
