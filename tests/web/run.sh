@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the web UI end-to-end test (ui.test.mjs) against a fresh `kehu serve`:
+# Runs the web UI end-to-end tests (*.test.mjs, sharing lib.mjs) against a fresh `kehu serve`:
 # a temporary data directory and key, an admin with a random password, a free port on
 # 127.0.0.1, the built UI from web/dist. Screenshots go to docs/screenshots/.
 #
@@ -59,7 +59,7 @@ done
 echo "== web UI tests against $url"
 status=0
 KEHU_URL="$url" KEHU_ADMIN_USER=admin KEHU_ADMIN_PASSWORD="$password" KEHU_CHROMIUM="$CHROMIUM" \
-  node --test --test-concurrency=1 --test-reporter=spec ui.test.mjs || status=1
+  node --test --test-concurrency=1 --test-reporter=spec ./*.test.mjs || status=1
 
 if ! kill -0 "$pid" 2>/dev/null; then
   echo "run.sh: kehu serve died during the test" >&2
