@@ -10,6 +10,7 @@
 
 #include "app/app.h"
 #include "audit/cli.h"
+#include "importer/cli.h"
 #include "user/model.h"
 
 namespace {
@@ -82,6 +83,10 @@ int main(int argc, char** argv) {
       ->envname("KEHU_LISTEN");
   serve->add_option("--max-body", config.max_body, "largest request body in bytes [1048576]")
       ->envname("KEHU_MAX_BODY");
+  serve
+      ->add_option("--max-upload", config.max_upload,
+                   "largest imported file (upload) in bytes [67108864]")
+      ->envname("KEHU_MAX_UPLOAD");
   serve->add_option("--web-dir", config.web_dir, "built web UI directory")->envname("KEHU_WEB_DIR");
   serve
       ->add_option("--session-idle-minutes", config.session_idle_minutes,
@@ -179,6 +184,7 @@ int main(int argc, char** argv) {
   for (CLI::App* sub : {keys_status, keys_rotate, keys_reencrypt, keys_retire}) sub->fallthrough();
 
   auto audit_cmds = kehu::audit::AddCommands(cli);
+  auto import_cmds = kehu::importer::AddCommands(cli);
 
   CLI11_PARSE(cli, argc, argv);
   if (quiet) spdlog::set_level(spdlog::level::warn);
@@ -190,6 +196,7 @@ int main(int argc, char** argv) {
   }
   if (serve->count("--listen")) given.insert("listen");
   if (serve->count("--max-body")) given.insert("max_body");
+  if (serve->count("--max-upload")) given.insert("max_upload");
   if (serve->count("--web-dir")) given.insert("web_dir");
   if (serve->count("--workers")) given.insert("workers");
   for (const char* opt : {"--session-idle-minutes", "--session-max-hours", "--login-lock-after",
@@ -207,7 +214,7 @@ int main(int argc, char** argv) {
 
   const bool serving = serve->parsed();
   if (!serving) spdlog::set_level(quiet ? spdlog::level::warn : spdlog::level::warn);
-  auto opened = App::Open(config, serving ? config.workers + 2 : 2);
+  auto opened = App::Open(config, serving ? config.workers + 4 : 6);
   if (!opened) return Fail(opened.error());
   App& app = **opened;
   const auto admin_actor = kehu::core::Actor::LocalAdmin();
@@ -301,6 +308,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (auto code = kehu::audit::RunCommands(*audit_cmds, *app.audit)) return *code;
+  if (auto code =
+          kehu::importer::RunCommands(*import_cmds, *app.imports, *app.job_store, *app.users)) {
+    return *code;
+  }
   if (keys_status->parsed()) {
     auto ring = kehu::crypto::KeyRing::LoadOrCreate(app.config.key_file);
     if (!ring) return Fail(ring.error());

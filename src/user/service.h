@@ -84,12 +84,15 @@ class UserService {
   core::Result<std::vector<ApiToken>> ListTokens(const core::Actor& actor);
   core::Result<void> DeleteToken(const core::Actor& actor, int64_t token_id);
 
+  // The actor of an active user, with the role's permissions and scope as they are now (a
+  // background job acting for the user who started it). kUnauthenticated when inactive.
+  core::Result<core::Actor> ActorFor(int64_t user_id);
+
  private:
   struct CacheEntry {
     Authenticated auth;
     int64_t cached_at = 0;
   };
-  core::Result<core::Actor> ActorFor(int64_t user_id);
   std::optional<Authenticated> CacheGet(const std::string& key, int64_t now);
   void CachePut(const std::string& key, const Authenticated& a, int64_t now);
   void CacheErase(const std::string& key);
