@@ -73,6 +73,22 @@ int RunInForeground(const Commands& c, ImportService& imports, jobs::JobStore& j
   auto claimed = jobs.ClaimById(job.id, owner, core::NowMs(), jobs::kLeaseMs);
   if (!claimed) return Fail(claimed.error());
   if (!*claimed) {
+    // A run killed a moment ago still holds its lease: wait for it to run out.
+    auto held = jobs.Get(job.id);
+    if (held && *held && (*held)->state == jobs::State::kRunning) {
+      const int64_t wait = (*held)->lease_until - core::NowMs() + 200;
+      if (wait > 0 && wait <= jobs::kLeaseMs + 1000) {
+        std::fprintf(stderr,
+                     "import job %lld was running in another process; waiting %.0f s for it to "
+                     "be free\n",
+                     static_cast<long long>(job.id), wait / 1000.0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(wait));
+        claimed = jobs.ClaimById(job.id, owner, core::NowMs(), jobs::kLeaseMs);
+        if (!claimed) return Fail(claimed.error());
+      }
+    }
+  }
+  if (!*claimed) {
     return Fail(core::Error::Conflict(
         "import job " + std::to_string(job.id) +
         " is being run by another process (or is finished); try again in a few seconds"));

@@ -138,6 +138,26 @@ std::optional<json> ParseNumber(std::string_view v) {
   return std::nullopt;
 }
 
+// "1.38001E+10": what a spreadsheet shows (and writes to CSV) for a long number in a
+// General-formatted column; the digits after the sixth are gone.
+bool LooksScientific(std::string_view s) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    std::size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > start;
+  };
+  if (!digits()) return false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i >= s.size() || (s[i] != 'E' && s[i] != 'e')) return false;
+  ++i;
+  if (i < s.size() && s[i] == '+') ++i;
+  return digits() && i == s.size();
+}
+
 // One row turned into a customer write, with where each value came from.
 struct Converted {
   CustomerInput in;
@@ -240,6 +260,14 @@ class Converter {
           break;
         case Target::kPhones:
           for (std::string& p : SplitPhones(v)) {
+            if (LooksScientific(p)) {
+              c.pre.push_back(QualityIssue{
+                  "phones", "scientific_notation",
+                  "a spreadsheet wrote this number in scientific notation and lost its last "
+                  "digits; export it again with the column formatted as text",
+                  p, m.header, 0});
+              continue;
+            }
             phones.push_back({std::move(p), m.label, false});
             c.phone_columns.push_back(m.column);
           }
@@ -453,34 +481,37 @@ const ReportText& ReportTexts(bool english) {
        {"unknown_owner", "找不到这个负责人"},
        {"out_of_scope", "超出你的数据范围"},
        {"duplicate", "重复客户"},
+       {"scientific_notation", "被表格软件写成了科学计数法，后几位数字已丢失"},
        {"no_name_or_contact", "既没有姓名也没有电话或邮箱"},
        {"file", "文件问题"}},
       {{"flagged", "已导入，该值已标记待处理"},
        {"not_imported", "未导入"},
        {"skipped", "已跳过（重复）"}}};
-  static const ReportText kEn{"row,column,field,value,code,problem,detail,outcome,customer_id",
-                              {{"not_a_number", "not a phone number"},
-                               {"too_short", "too few digits"},
-                               {"too_long", "too long"},
-                               {"invalid_country_code", "invalid country code"},
-                               {"invalid_number", "invalid number (no such prefix)"},
-                               {"invalid_email", "not a valid email address"},
-                               {"invalid_format", "wrong format"},
-                               {"invalid_checksum", "wrong check digit"},
-                               {"invalid_choice", "not one of the allowed values"},
-                               {"wrong_type", "wrong type"},
-                               {"masked", "masked number"},
-                               {"too_many", "over the limit"},
-                               {"not_unique", "already used by another customer"},
-                               {"required", "required value missing"},
-                               {"unknown_owner", "no such user"},
-                               {"out_of_scope", "outside your data scope"},
-                               {"duplicate", "duplicate customer"},
-                               {"no_name_or_contact", "no name and no phone or email"},
-                               {"file", "file problem"}},
-                              {{"flagged", "imported, value flagged"},
-                               {"not_imported", "not imported"},
-                               {"skipped", "skipped (duplicate)"}}};
+  static const ReportText kEn{
+      "row,column,field,value,code,problem,detail,outcome,customer_id",
+      {{"not_a_number", "not a phone number"},
+       {"too_short", "too few digits"},
+       {"too_long", "too long"},
+       {"invalid_country_code", "invalid country code"},
+       {"invalid_number", "invalid number (no such prefix)"},
+       {"invalid_email", "not a valid email address"},
+       {"invalid_format", "wrong format"},
+       {"invalid_checksum", "wrong check digit"},
+       {"invalid_choice", "not one of the allowed values"},
+       {"wrong_type", "wrong type"},
+       {"masked", "masked number"},
+       {"too_many", "over the limit"},
+       {"not_unique", "already used by another customer"},
+       {"required", "required value missing"},
+       {"unknown_owner", "no such user"},
+       {"out_of_scope", "outside your data scope"},
+       {"duplicate", "duplicate customer"},
+       {"scientific_notation", "written in scientific notation, digits lost"},
+       {"no_name_or_contact", "no name and no phone or email"},
+       {"file", "file problem"}},
+      {{"flagged", "imported, value flagged"},
+       {"not_imported", "not imported"},
+       {"skipped", "skipped (duplicate)"}}};
   return english ? kEn : kZh;
 }
 
