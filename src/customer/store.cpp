@@ -139,9 +139,11 @@ struct CustomerInsert {
 };
 
 // Runs the customers INSERT and writes the contact index; returns the new id.
+// `code_checked`: the caller looked the code up in this transaction already (an import).
 long long InsertRow(db::Database& db, soci::session& sql, const Row& r,
-                    const std::vector<IndexEntry>& index, const std::string& import_key) {
-  CheckCodeFree(db, sql, r.code, 0);
+                    const std::vector<IndexEntry>& index, const std::string& import_key,
+                    bool code_checked = false) {
+  if (!code_checked) CheckCodeFree(db, sql, r.code, 0);
   auto& ins = db.Cached<CustomerInsert>(sql, "customer.insert");
   ins.r = r;
   ins.code_ind = r.code.empty() ? soci::i_null : soci::i_ok;
@@ -618,7 +620,8 @@ std::vector<ImportMatch> ImportTx::Find(const std::string& code,
 
 int64_t ImportTx::Insert(const Row& row, const std::vector<IndexEntry>& index,
                          const std::string& import_key) {
-  return InsertRow(db_, sql_, row, index, import_key);
+  // Find looked the code up in this transaction (the UNIQUE constraint stays the last word).
+  return InsertRow(db_, sql_, row, index, import_key, /*code_checked=*/true);
 }
 
 std::optional<Row> ImportTx::Get(int64_t id) {
@@ -642,7 +645,7 @@ core::Result<void> CustomerStore::ImportBatch(bool write,
     ImportTx tx(db_, sql);
     fn(tx);
   };
-  return write ? db_.Write(run) : db_.Read(run);
+  return write ? db_.WriteBatch(run) : db_.Read(run);
 }
 
 }  // namespace kehu::customer

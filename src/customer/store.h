@@ -80,7 +80,8 @@ class ImportTx {
   std::vector<ImportMatch> Find(const std::string& code, const std::vector<std::string>& phone_bidx,
                                 const std::vector<std::string>& email_bidx,
                                 const std::vector<std::string>& row_keys);
-  // Inserts and returns the new id; `import_key` identifies the row it came from.
+  // Inserts and returns the new id; `import_key` identifies the row it came from. Call Find
+  // for its code first (a taken code then fails the transaction with a unique violation).
   int64_t Insert(const Row& row, const std::vector<IndexEntry>& index,
                  const std::string& import_key);
   // The customer (live or deleted); nullopt when unknown.

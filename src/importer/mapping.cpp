@@ -241,7 +241,18 @@ core::Result<Mapping> BuildMapping(const std::vector<std::string>& headers,
         "mapping", "wrong_type", "mapping must be an object {\"column\": \"field\"}"));
   }
   std::vector<core::FieldError> errs;
-  for (const auto& [key, value] : spec.items()) {
+  // Entries by header first, then by position ("#N"), so a column's own choice wins over a
+  // template's choice for its header.
+  std::vector<std::pair<std::string, const nlohmann::json*>> entries;
+  for (int positional = 0; positional < 2; ++positional) {
+    for (const auto& [key, value] : spec.items()) {
+      const bool is_pos = key.size() > 1 && key[0] == '#' &&
+                          key.find_first_not_of("0123456789", 1) == std::string::npos;
+      if (is_pos == (positional == 1)) entries.emplace_back(key, &value);
+    }
+  }
+  for (const auto& [key, value_ptr] : entries) {
+    const nlohmann::json& value = *value_ptr;
     const std::string f = "mapping." + key;
     if (!value.is_string()) {
       errs.push_back({f, "wrong_type", "must be a target such as name, phones:手机, ignore"});

@@ -64,7 +64,8 @@ ColumnMap GuessColumn(int column, const std::string& header,
 
 // The mapping of a header row: guesses, then the overrides of `spec`, a JSON object whose keys
 // are header names (every column with that header) or "#N" (the N-th column, from 1) and
-// whose values are target texts. Unknown headers in `spec` and bad targets are kInvalid
+// whose values are target texts ("#N" entries apply after header entries). Unknown headers in
+// `spec` and bad targets are kInvalid
 // (field "mapping.<key>"). A null `spec` means guesses only.
 core::Result<Mapping> BuildMapping(const std::vector<std::string>& headers,
                                    const nlohmann::json& spec,

@@ -390,6 +390,10 @@ TEST(Mapping, OverridesByHeaderAndPosition) {
   EXPECT_EQ(MappingToSpec(*m),
             (nlohmann::json{
                 {"名字", "name"}, {"电话", "phones"}, {"#3", "phones:家庭"}, {"微信", "ignore"}}));
+  // A column's own choice ("#N") wins over a choice for its header (a template's).
+  auto both = BuildMapping(headers, {{"#1", "notes"}, {"名字", "name"}}, {});
+  ASSERT_TRUE(both.has_value());
+  EXPECT_EQ((*both)[0].target, Target::kNotes);
   auto bad = BuildMapping(headers, {{"没有这列", "name"}, {"名字", "nonsense"}}, {});
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().details().size(), 2u);

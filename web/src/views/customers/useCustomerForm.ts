@@ -72,6 +72,7 @@ export interface CustomerFormModel {
   owner_id: number | null
   stage: Stage
   notes: string
+  tags: string[]
   custom: Record<string, CustomValue>
 }
 
@@ -140,6 +141,7 @@ function modelFrom(c: Customer | null, fields: Field[], ownerId: number | null):
       owner_id: ownerId,
       stage: 'potential',
       notes: '',
+      tags: [],
       custom,
     }
   }
@@ -173,6 +175,7 @@ function modelFrom(c: Customer | null, fields: Field[], ownerId: number | null):
     owner_id: c.owner_id,
     stage: c.stage,
     notes: c.notes ?? '',
+    tags: [...c.tags],
     custom,
   }
 }
@@ -221,6 +224,7 @@ function build(m: CustomerFormModel, fields: Field[]): Built {
     phones,
     emails,
     custom,
+    tags: m.tags.map((x) => x.trim()).filter((x) => x !== ''),
   }
   for (const k of TEXT_KEYS) {
     const v = m[k].trim()
@@ -254,6 +258,7 @@ function diff(body: Built['body'], c: Customer, fields: Field[]): CustomerWrite 
     if (!isEmptyValue(v)) shown[f.name] = v
   }
   if (!same(sortKeys(body.custom), sortKeys(shown))) put('custom')
+  if (!same(body.tags, c.tags)) put('tags')
   return out
 }
 
