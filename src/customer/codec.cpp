@@ -154,7 +154,7 @@ core::Result<CustomerInput> ParseInput(const json& body) {
       }
     } else if (key == "id" || key == "version" || key == "created_at" || key == "created_by" ||
                key == "updated_at" || key == "updated_by" || key == "deleted_at" ||
-               key == "owner_name") {
+               key == "owner_name" || key == "masked") {
       // Read-only members echoed back from a GET are ignored.
     } else {
       errs.push_back({key, "unknown_field", "unknown field " + key});

@@ -698,7 +698,11 @@ core::Result<LookupResult> CustomerService::LookupPhone(const core::Actor& actor
   // Under every key version: rows not re-indexed yet during a rotation are found too.
   std::vector<LookupHit> found;
   for (const std::string& b : bidx_.ComputeAll("phone", info->e164)) {
-    auto part = store_.LookupPhone(b, 50);
+    // Scoped callers ask for their customers only, so that many holders of a shared number
+    // outside their scope cannot push theirs past the limit.
+    auto part = actor.scope == core::Scope::kAll
+                    ? store_.LookupPhone(b, 50)
+                    : store_.LookupPhoneOwnedBy(b, 50, actor.scope_user_ids);
     if (!part) return std::unexpected(part.error());
     for (LookupHit& h : *part) {
       if (std::none_of(found.begin(), found.end(),
@@ -709,11 +713,11 @@ core::Result<LookupResult> CustomerService::LookupPhone(const core::Actor& actor
   }
   std::sort(found.begin(), found.end(),
             [](const LookupHit& a, const LookupHit& b) { return a.id < b.id; });
-  core::Result<std::vector<LookupHit>> hits = std::move(found);
-  // Hits outside the actor's scope are left out. The answer names customers, not their numbers;
-  // the normalised form of the number the caller sent is not masked (they typed it).
-  std::erase_if(*hits, [&](const LookupHit& h) { return !actor.InScope(h.owner_id); });
-  return LookupResult{std::move(*info), std::move(*hits)};
+  // Hits outside the actor's scope are left out (again: the store's owner list is the same
+  // scope). The answer names customers, not their numbers; the normalised form of the number
+  // the caller sent is not masked (they typed it).
+  std::erase_if(found, [&](const LookupHit& h) { return !actor.InScope(h.owner_id); });
+  return LookupResult{std::move(*info), std::move(found)};
 }
 
 core::Result<CustomerService::RotationStep> CustomerService::Reencrypt(const core::Actor& actor,

@@ -418,6 +418,43 @@ core::Result<std::vector<LookupHit>> CustomerStore::LookupPhone(const std::strin
   });
 }
 
+core::Result<std::vector<LookupHit>> CustomerStore::LookupPhoneOwnedBy(
+    const std::string& bidx, int limit, const std::vector<int64_t>& owner_in) {
+  if (owner_in.empty()) return std::vector<LookupHit>{};
+  return db_.Read([&](soci::session& sql) {
+    soci::statement st(sql);
+    long long id = 0, owner = 0;
+    soci::indicator owner_ind = soci::i_null;
+    std::string name, company, code, label;
+    st.exchange(soci::into(id));
+    st.exchange(soci::into(name));
+    st.exchange(soci::into(company));
+    st.exchange(soci::into(code));
+    st.exchange(soci::into(owner, owner_ind));
+    st.exchange(soci::into(label));
+    db::Params p(st);
+    std::string sql_text =
+        "SELECT c.id, c.name, c.company, COALESCE(c.code, ''), c.owner_id, i.label FROM "
+        "contact_index i JOIN customers c ON c.id = i.customer_id WHERE i.bidx = " +
+        p.Text(bidx) + " AND i.kind = 'phone' AND c.deleted_at IS NULL AND c.owner_id IN (";
+    for (std::size_t i = 0; i < owner_in.size(); ++i) {
+      sql_text += (i ? ", " : "") + p.Number(owner_in[i]);
+    }
+    sql_text += ") ORDER BY i.customer_id LIMIT " + p.Number(limit);
+    st.alloc();
+    st.prepare(sql_text);
+    st.define_and_bind();
+    st.execute(false);
+    std::vector<LookupHit> out;
+    while (st.fetch()) {
+      LookupHit h{id, name, company, code, label, std::nullopt};
+      if (owner_ind == soci::i_ok) h.owner_id = owner;
+      if (out.empty() || out.back().id != h.id) out.push_back(std::move(h));
+    }
+    return out;
+  });
+}
+
 namespace {
 
 // "phones_enc NOT LIKE 'k2:%' AND phones_enc <> ''" for each encrypted column, joined by `op`.

@@ -74,6 +74,10 @@ class CustomerStore {
                                       const std::optional<After>& after, int limit);
   // Live customers holding a phone with this blind index.
   core::Result<std::vector<LookupHit>> LookupPhone(const std::string& bidx, int limit);
+  // The same, only customers owned by one of `owner_in` (empty: none), so that a number held by
+  // many customers outside the caller's scope does not push theirs past the limit.
+  core::Result<std::vector<LookupHit>> LookupPhoneOwnedBy(const std::string& bidx, int limit,
+                                                          const std::vector<int64_t>& owner_in);
 
   // Key rotation. Customers (the recycle bin included) with an encrypted column written under
   // another key version than `version`, in id order after `after_id`.
