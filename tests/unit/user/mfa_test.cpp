@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <qrencode.h>
+
 #include <chrono>
 #include <regex>
 #include <set>
@@ -359,6 +361,37 @@ TEST(QrSvg, DrawsAScalableBlackOnWhiteCode) {
   EXPECT_GT(QrSvg(std::string(300, 'a'))->size(), QrSvg("a")->size());
   EXPECT_FALSE(QrSvg("").has_value());
   EXPECT_FALSE(QrSvg(std::string(5000, 'a')).has_value());
+}
+
+TEST(QrSvg, DrawsExactlyTheModulesOfTheQrCode) {
+  const std::string text = "otpauth://totp/Kehu:%E5%BC%A0?secret=JBSWY3DPEHPK3PXP&issuer=Kehu";
+  auto svg = QrSvg(text);
+  ASSERT_TRUE(svg.has_value());
+  std::unique_ptr<QRcode, void (*)(QRcode*)> qr(
+      QRcode_encodeString8bit(text.c_str(), 0, QR_ECLEVEL_M), &QRcode_free);
+  ASSERT_TRUE(qr);
+  const int w = qr->width, quiet = 4;
+  EXPECT_NE(svg->find("viewBox=\"0 0 " + std::to_string(w + 2 * quiet) + " " +
+                      std::to_string(w + 2 * quiet) + "\""),
+            std::string::npos);
+  // Paint the path's runs ("M x y h n v1 h-n z") back into a grid and compare.
+  std::vector<std::vector<int>> grid(w, std::vector<int>(w, 0));
+  std::regex run("M(\\d+) (\\d+)h(\\d+)v1h-(\\d+)z");
+  const std::string path = svg->substr(svg->find(" d=\"") + 4);
+  int runs = 0;
+  for (std::sregex_iterator it(path.begin(), path.end(), run), end; it != end; ++it, ++runs) {
+    const int x = std::stoi((*it)[1]) - quiet, y = std::stoi((*it)[2]) - quiet;
+    const int n = std::stoi((*it)[3]);
+    ASSERT_EQ(n, std::stoi((*it)[4]));
+    ASSERT_TRUE(x >= 0 && y >= 0 && y < w && x + n <= w);
+    for (int i = 0; i < n; ++i) grid[y][x + i]++;
+  }
+  EXPECT_GT(runs, 0);
+  for (int y = 0; y < w; ++y) {
+    for (int x = 0; x < w; ++x) {
+      ASSERT_EQ(grid[y][x], qr->data[y * w + x] & 1) << "module " << x << "," << y;
+    }
+  }
 }
 
 }  // namespace
