@@ -262,9 +262,9 @@ int main(int argc, char** argv) {
       for (const auto& t : *teams) {
         if (u.team_id && t.id == *u.team_id) team = t.name;
       }
-      std::printf("%lld\t%s\t%s\t%s\t%s%s\n", static_cast<long long>(u.id), u.username.c_str(),
+      std::printf("%lld\t%s\t%s\t%s\t%s%s%s\n", static_cast<long long>(u.id), u.username.c_str(),
                   u.role.c_str(), team.c_str(), u.display_name.c_str(),
-                  u.active ? "" : "\t(inactive)");
+                  u.active ? "" : "\t(inactive)", u.mfa_enabled ? "\t(two-step on)" : "");
     }
     return 0;
   }
@@ -307,10 +307,10 @@ int main(int argc, char** argv) {
     for (const auto& r : *roles) {
       std::string perms;
       for (const auto& n : r.perms.Names()) perms += (perms.empty() ? "" : " ") + n;
-      std::printf("%s\t%s\tscope %s\treveals/day %s\t%s\n", r.key.c_str(), r.name.c_str(),
+      std::printf("%s\t%s\tscope %s\treveals/day %s\t%s%s\n", r.key.c_str(), r.name.c_str(),
                   std::string(kehu::core::ScopeName(r.scope)).c_str(),
                   r.reveal_quota ? std::to_string(r.reveal_quota).c_str() : "unlimited",
-                  perms.c_str());
+                  perms.c_str(), r.mfa_required ? "\ttwo-step verification required" : "");
     }
     return 0;
   }
