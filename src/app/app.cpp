@@ -147,6 +147,9 @@ core::Result<std::unique_ptr<App>> App::Open(const Config& config, std::size_t p
   logins.ip_lock_after = 10 * config.login_lock_after;
   a->users =
       std::make_unique<user::UserService>(*a->user_store, *a->access, *a->audit, sessions, logins);
+  a->mfa_store = std::make_unique<user::MfaStore>(*a->db);
+  a->mfa = std::make_unique<user::MfaService>(*a->user_store, *a->mfa_store, *a->users, *a->audit,
+                                              *a->cipher);
   a->field_store = std::make_unique<field::FieldStore>(*a->db);
   a->fields = std::make_unique<field::FieldService>(*a->field_store, customer::BuiltinFieldNames(),
                                                     *a->audit);
@@ -195,6 +198,7 @@ core::Result<void> Serve(App& app) {
                      return r;
                    });
   user::RegisterRoutes(server, *app.users, /*secure_cookies=*/opts.tls != nullptr);
+  user::RegisterMfaRoutes(server, *app.mfa, *app.users, /*secure_cookies=*/opts.tls != nullptr);
   access::RegisterRoutes(server, *app.access);
   field::RegisterRoutes(server, *app.fields);
   customer::RegisterRoutes(server, *app.customers);

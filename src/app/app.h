@@ -16,6 +16,7 @@
 #include "field/service.h"
 #include "idempotency/store.h"
 #include "phone/normalizer.h"
+#include "user/mfa.h"
 #include "user/service.h"
 
 namespace kehu::app {
@@ -60,6 +61,8 @@ class App {
   std::unique_ptr<access::AccessService> access;
   std::unique_ptr<user::UserStore> user_store;
   std::unique_ptr<user::UserService> users;
+  std::unique_ptr<user::MfaStore> mfa_store;
+  std::unique_ptr<user::MfaService> mfa;
   std::unique_ptr<field::FieldStore> field_store;
   std::unique_ptr<field::FieldService> fields;
   std::unique_ptr<customer::CustomerStore> customer_store;

@@ -37,6 +37,9 @@ struct ServerOptions {
 enum class Access {
   kPublic,         // no authentication
   kAuthenticated,  // session cookie (+ CSRF token on writes) or Bearer API token
+  // As kAuthenticated, and also open to a session that must enrol in MFA first (its role
+  // requires it); every other route answers such a session 403 mfa/enrollment_required.
+  kAuthenticatedEnrolling,
 };
 
 using Handler = std::function<core::Result<Response>(Request&)>;
@@ -86,7 +89,7 @@ class Server {
   restinio::request_handling_status_t Dispatch(const restinio::request_handle_t& req, Access access,
                                                Exec exec, Handler handler);
   Response Handle(const restinio::request_handle_t& req, Access access, const Handler& handler);
-  Response Authenticate(Request& r, bool& ok);
+  Response Authenticate(Request& r, Access access, bool& ok);
   Response WithIdempotency(Request& r, const Handler& handler);
   void Send(const restinio::request_handle_t& req, const Response& resp);
   void LoadWebDir();

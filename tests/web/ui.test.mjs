@@ -533,7 +533,7 @@ test('my security: a weak new password is refused on its input, a good one is ta
   await page.locator('[data-test="user-menu"]').click()
   await page.locator('[data-test="menu-security"]:visible').click()
   await page.waitForURL(/\/security$/)
-  await page.locator('[data-test="mfa-placeholder"]', { hasText: '即将推出' }).waitFor()
+  await page.locator('[data-test="mfa-card"] [data-test="mfa-status"]', { hasText: '未开启' }).waitFor()
   await page.locator('[data-test="session-row"][data-current="1"]').waitFor()
   await page.locator('[data-test="device-row"]').first().waitFor()
 

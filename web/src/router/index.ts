@@ -144,6 +144,11 @@ router.beforeEach(async (to) => {
   if (!auth.isLoggedIn) {
     return { name: 'login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } }
   }
+  // The role requires two-step verification and the user has none: the session may only
+  // enrol, on 我的安全.
+  if (auth.mfaEnrollmentRequired && to.name !== 'security') {
+    return { name: 'security' }
+  }
   // A page the role does not allow (an old bookmark, a role changed meanwhile): the
   // customer list rather than a page of 403s.
   const perm = to.meta.perm
