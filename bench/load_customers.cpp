@@ -2,13 +2,16 @@
 // keep-alive HTTP/1.1 connections (one blocking thread each) and reports customers/s.
 //
 //   load_customers --port P --token T [--host 127.0.0.1] [--count 100000] [--clients 8]
-//                  [--numbers FILE]
+//                  [--numbers FILE] [--input FILE.jsonl] [--query STRING]
 //
 // Bodies are realistic and distinct: a Chinese name, a company, one mobile number written
 // in a messy format, for half of the customers a fixed line (sometimes with 转 extension),
 // and an email. Every number is unique within a run (bijections of the customer index).
 // --numbers writes one URL-encoded stored number per line, in varied formats, for the
 // caller-ID lookup run (bench/lookup.lua).
+// --input posts the bodies of a JSON-lines file instead (bench/dedup_gen.py), to --query
+// appended to the path (e.g. "?confirm_duplicate=true"); a body refused with 422 for an
+// invalid phone or email is sent again without it, as someone typing it in would.
 //
 // Output: human lines, then one machine line starting with "RESULT ".
 #include <arpa/inet.h>
@@ -30,6 +33,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -168,6 +173,8 @@ struct Options {
   uint64_t count = 100000;
   int clients = 8;
   std::string numbers;
+  std::string input;
+  std::string query;
 };
 
 int Connect(const Options& o) {
@@ -241,7 +248,7 @@ double Percentile(std::vector<uint32_t>& v, double p) {
 int Usage() {
   std::fprintf(stderr,
                "usage: load_customers --port P --token T [--host H] [--count N] [--clients C] "
-               "[--numbers FILE]\n");
+               "[--numbers FILE] [--input FILE.jsonl] [--query STRING]\n");
   return 2;
 }
 
@@ -259,6 +266,8 @@ int main(int argc, char** argv) {
     else if (a == "--count") o.count = std::strtoull(v.c_str(), nullptr, 10);
     else if (a == "--clients") o.clients = std::atoi(v.c_str());
     else if (a == "--numbers") o.numbers = v;
+    else if (a == "--input") o.input = v;
+    else if (a == "--query") o.query = v;
     else return Usage();
   }
   if (o.port <= 0 || o.token.empty() || o.clients <= 0) return Usage();
@@ -268,18 +277,65 @@ int main(int argc, char** argv) {
   }
 
   // Bodies are generated up front so the timed part is the HTTP exchange only.
+  std::vector<std::string> bodies;
+  if (!o.input.empty()) {
+    std::ifstream in(o.input);
+    if (!in) {
+      std::fprintf(stderr, "load_customers: cannot read %s\n", o.input.c_str());
+      return 1;
+    }
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) bodies.push_back(std::move(line));
+    }
+    o.count = bodies.size();
+  }
+  auto request_of = [&](const std::string& body) {
+    return "POST /api/v1/customers" + o.query + " HTTP/1.1\r\nHost: " + o.host + ":" +
+           std::to_string(o.port) + "\r\nAuthorization: Bearer " + o.token +
+           "\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
   std::vector<std::string> requests(o.count);
-  std::vector<std::string> lookups(o.count);
+  std::vector<std::string> lookups(o.input.empty() ? o.count : 0);
   std::size_t body_bytes = 0;
   for (uint64_t i = 0; i < o.count; ++i) {
+    if (!o.input.empty()) {
+      body_bytes += bodies[i].size();
+      requests[i] = request_of(bodies[i]);
+      continue;
+    }
     Generated g = Make(i);
     body_bytes += g.body.size();
-    requests[i] = "POST /api/v1/customers HTTP/1.1\r\nHost: " + o.host + ":" +
-                  std::to_string(o.port) + "\r\nAuthorization: Bearer " + o.token +
-                  "\r\nContent-Type: application/json\r\nContent-Length: " +
-                  std::to_string(g.body.size()) + "\r\n\r\n" + g.body;
+    requests[i] = request_of(g.body);
     lookups[i] = std::move(g.lookup);
   }
+  // A body refused for invalid phones or emails, without them; empty when nothing to drop.
+  std::atomic<uint64_t> dropped{0};
+  auto without_invalid = [&](uint64_t i, const std::string& problem) -> std::string {
+    if (o.input.empty()) return "";
+    nlohmann::json p = nlohmann::json::parse(problem, nullptr, false);
+    nlohmann::json b = nlohmann::json::parse(bodies[i], nullptr, false);
+    if (!p.is_object() || !p.contains("errors") || !b.is_object()) return "";
+    std::vector<std::pair<std::string, std::size_t>> drop;
+    for (const auto& e : p["errors"]) {
+      std::string f = e.value("field", "");
+      for (const char* list : {"phones", "emails"}) {
+        std::string prefix = std::string(list) + "[";
+        if (f.rfind(prefix, 0) == 0) {
+          drop.emplace_back(list, std::strtoull(f.c_str() + prefix.size(), nullptr, 10));
+        }
+      }
+    }
+    if (drop.empty()) return "";
+    std::sort(drop.rbegin(), drop.rend());
+    drop.erase(std::unique(drop.begin(), drop.end()), drop.end());
+    for (const auto& [list, k] : drop) {
+      if (b.contains(list) && k < b[list].size()) b[list].erase(k);
+    }
+    dropped.fetch_add(drop.size());
+    bodies[i] = b.dump();
+    return request_of(bodies[i]);
+  };
   if (!o.numbers.empty()) {
     std::ofstream f(o.numbers);
     for (const auto& l : lookups) f << l << '\n';
@@ -316,6 +372,19 @@ int main(int argc, char** argv) {
           if (attempt == 0) continue;
         }
       }
+      if (status == 422) {
+        // Drop the invalid values and send the rest again (once per round of problems).
+        for (int round = 0; round < 3 && status == 422; ++round) {
+          std::string retry = without_invalid(i, body);
+          if (retry.empty()) break;
+          requests[i] = std::move(retry);
+          status = 0;
+          if (fd < 0) fd = Connect(o);
+          if (fd >= 0 && SendAll(fd, requests[i])) {
+            status = ReadResponse(fd, buf, &body, &close_after);
+          }
+        }
+      }
       auto t1 = std::chrono::steady_clock::now();
       mine.push_back(static_cast<uint32_t>(
           std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count()));
@@ -349,9 +418,10 @@ int main(int argc, char** argv) {
   double p50 = Percentile(latencies_us, 50), p99 = Percentile(latencies_us, 99);
   if (!first_error.empty()) std::fprintf(stderr, "first failure: %s\n", first_error.c_str());
   std::printf("RESULT created=%llu failed=%llu seconds=%.3f rate=%.0f p50_ms=%.2f p99_ms=%.2f "
-              "avg_body_bytes=%.0f\n",
+              "avg_body_bytes=%.0f dropped_values=%llu\n",
               static_cast<unsigned long long>(created.load()),
               static_cast<unsigned long long>(failed.load()), secs, rate, p50, p99,
-              o.count ? static_cast<double>(body_bytes) / static_cast<double>(o.count) : 0.0);
+              o.count ? static_cast<double>(body_bytes) / static_cast<double>(o.count) : 0.0,
+              static_cast<unsigned long long>(dropped.load()));
   return failed.load() == 0 ? 0 : 1;
 }
