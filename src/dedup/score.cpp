@@ -61,10 +61,13 @@ constexpr double kCityDiffersSameProvince = -2.5;
 constexpr double kPlaceDiffers = -4;
 
 // How often a value is shared by different people: its count among `population` customers,
-// or what the data shows beyond the pair itself, or `floor`, whichever is most.
+// or what the data shows beyond the pair itself (from fewer than kMinSample customers that
+// says little: a third record of a name among ten is as likely the same person again), or
+// `floor`, whichever is most.
+constexpr double kMinSample = 2000;
 double Share(uint32_t count, std::size_t n, double population, double floor) {
   double u = count / population;
-  if (count > 2) u = std::max(u, (count - 2) / static_cast<double>(std::max<std::size_t>(n, 1)));
+  if (count > 2) u = std::max(u, (count - 2) / std::max(static_cast<double>(n), kMinSample));
   return std::max(u, floor);
 }
 

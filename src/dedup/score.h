@@ -1,12 +1,14 @@
 // How alike two customers are: a similarity score in [0, 1] with its reasons.
 //
 // The score is a log-odds sum in the manner of Fellegi and Sunter (and Splink): a prior that
-// two customers are the same person, plus a weight (in bits) for each comparison — shared
-// contact points, name, company, place, gender — turned into a probability. Name and company
-// weights shrink with how common the value is in the data compared (张伟 at 20 customers says
-// less than 欧阳明辉 at 2), and two-character names (one-character given names) count less
-// than longer ones. Some evidence forbids a match outright ("cannot link"): different full
-// names, genders, ID numbers or credit codes.
+// two customers are the same person, plus log2(m/u) for each comparison — shared contact
+// points, name, company, place, gender — turned into a probability. u comes from the data
+// being compared (张伟 at 40 customers says less than 欧阳明辉 at 2; a switchboard 300 people
+// share says little), with floors from the form of the name (a one-character given name with
+// a common surname is common in any list). Where evidence is not independent the model says
+// so: on a shared household line, agreeing surname and city add nothing. Some evidence
+// forbids a match outright ("cannot link"): different surnames, genders, ID numbers or credit
+// codes, and different given names unless a personal contact point is shared too.
 //
 // Pure: no database, no other module. A Corpus is built once and then read from any thread.
 #pragma once
