@@ -140,6 +140,7 @@ core::Result<ScanResult> DedupService::Scan(const core::Actor& actor, const Scan
     corpus.AddAll(inputs, threads_);
   });
   if (!read) return std::unexpected(read.error());
+  const auto read_done = std::chrono::steady_clock::now();
 
   // 2. Contact points several customers hold: decrypt those customers once to tell a mobile
   // from a landline, an extension from the switchboard, a role mailbox from a person's.
@@ -181,6 +182,7 @@ core::Result<ScanResult> DedupService::Scan(const core::Actor& actor, const Scan
     }
   }
   corpus.Finish();
+  const auto resolved = std::chrono::steady_clock::now();
 
   // 3. Groups.
   ClusterOptions copts;
@@ -188,6 +190,7 @@ core::Result<ScanResult> DedupService::Scan(const core::Actor& actor, const Scan
   copts.threads = threads_;
   ClusterStats stats;
   std::vector<Group> groups = FindGroups(corpus, copts, &stats);
+  const auto grouped = std::chrono::steady_clock::now();
 
   ScanResult out;
   out.total_groups = groups.size();
@@ -248,9 +251,15 @@ core::Result<ScanResult> DedupService::Scan(const core::Actor& actor, const Scan
   out.took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - start)
                     .count();
-  spdlog::info("duplicate scan: {} customers, {} candidate pairs, {} linked, {} groups in {} ms",
-               out.scanned, stats.candidate_pairs, stats.linked_pairs, out.total_groups,
-               out.took_ms);
+  auto ms = [](auto from, auto to) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+  };
+  spdlog::info(
+      "duplicate scan: {} customers, {} candidate pairs, {} linked, {} groups in {} ms (read {}, "
+      "shared contacts {}, grouping {}, members {})",
+      out.scanned, stats.candidate_pairs, stats.linked_pairs, out.total_groups, out.took_ms,
+      ms(start, read_done), ms(read_done, resolved), ms(resolved, grouped),
+      ms(grouped, std::chrono::steady_clock::now()));
   auto r = audit_.Record(actor, {"dedup.scan", "customer", "",
                                  json{{"customers", out.scanned},
                                       {"groups", out.total_groups},
