@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -10,6 +11,7 @@
 #include "audit/routes.h"
 #include "core/time.h"
 #include "customer/routes.h"
+#include "dedup/routes.h"
 #include "field/routes.h"
 #include "http/server.h"
 #include "user/routes.h"
@@ -157,6 +159,9 @@ core::Result<std::unique_ptr<App>> App::Open(const Config& config, std::size_t p
   a->customers = std::make_unique<customer::CustomerService>(*a->customer_store, *a->fields,
                                                              *a->users, *a->access, *a->audit,
                                                              *a->phones, *a->cipher, *a->bidx);
+  a->dedup = std::make_unique<dedup::DedupService>(
+      *a->customers, *a->audit, std::clamp(std::thread::hardware_concurrency(), 2u, 4u));
+  a->customers->SetDuplicateHook(a->dedup.get());
   a->idempotency = std::make_unique<idempotency::IdempotencyStore>(*a->db);
   return a;
 }
@@ -202,6 +207,7 @@ core::Result<void> Serve(App& app) {
   access::RegisterRoutes(server, *app.access);
   field::RegisterRoutes(server, *app.fields);
   customer::RegisterRoutes(server, *app.customers);
+  dedup::RegisterRoutes(server, *app.dedup);
   audit::RegisterRoutes(server, *app.audit);
 
   (void)app.idempotency->Expire(core::NowMs() - 24LL * 3600 * 1000);

@@ -13,6 +13,7 @@
 #include "crypto/crypto.h"
 #include "customer/service.h"
 #include "db/database.h"
+#include "dedup/service.h"
 #include "field/service.h"
 #include "idempotency/store.h"
 #include "phone/normalizer.h"
@@ -67,6 +68,7 @@ class App {
   std::unique_ptr<field::FieldService> fields;
   std::unique_ptr<customer::CustomerStore> customer_store;
   std::unique_ptr<customer::CustomerService> customers;
+  std::unique_ptr<dedup::DedupService> dedup;  // also the customers' duplicate hook
   std::unique_ptr<idempotency::IdempotencyStore> idempotency;
 
  private:

@@ -17,6 +17,8 @@ export interface Problem {
   status: number
   detail?: string
   errors?: FieldError[]
+  /** Extension members of the answer (RFC 9457), e.g. `duplicates` of a 409. */
+  [extension: string]: unknown
 }
 
 /** Problem `type` values the client makes up itself (the server never sends these). */
@@ -133,6 +135,7 @@ async function readProblem(res: Response): Promise<Problem> {
     try {
       const p = JSON.parse(text) as Partial<Problem>
       return {
+        ...p,
         type: typeof p.type === 'string' ? p.type : 'about:blank',
         title: typeof p.title === 'string' ? p.title : res.statusText,
         status: typeof p.status === 'number' ? p.status : res.status,

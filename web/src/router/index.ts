@@ -65,6 +65,12 @@ const routes: RouteRecordRaw[] = [
         meta: { title: 'recycle.title', menu: 'recycle-bin', perm: 'customer.delete' },
       },
       {
+        path: 'duplicates',
+        name: 'duplicates',
+        component: () => import('@/views/dedup/DuplicatesView.vue'),
+        meta: { title: 'dedup.title', menu: 'duplicates', perm: 'customer.merge' },
+      },
+      {
         path: 'fields',
         name: 'fields',
         component: () => import('@/views/fields/FieldsView.vue'),
