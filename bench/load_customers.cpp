@@ -2,13 +2,16 @@
 // keep-alive HTTP/1.1 connections (one blocking thread each) and reports customers/s.
 //
 //   load_customers --port P --token T [--host 127.0.0.1] [--count 100000] [--clients 8]
-//                  [--numbers FILE]
+//                  [--numbers FILE] [--input FILE.jsonl] [--query STRING]
 //
 // Bodies are realistic and distinct: a Chinese name, a company, one mobile number written
 // in a messy format, for half of the customers a fixed line (sometimes with 转 extension),
 // and an email. Every number is unique within a run (bijections of the customer index).
 // --numbers writes one URL-encoded stored number per line, in varied formats, for the
 // caller-ID lookup run (bench/lookup.lua).
+// --input posts the bodies of a JSON-lines file instead (bench/dedup_gen.py), to --query
+// appended to the path (e.g. "?confirm_duplicate=true"); a body refused with 422 for an
+// invalid phone or email is sent again without it, as someone typing it in would.
 //
 // Output: human lines, then one machine line starting with "RESULT ".
 #include <arpa/inet.h>
@@ -19,8 +22,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -31,48 +34,49 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace {
 
 constexpr const char* kSurnames[][2] = {
-    {"王", "wang"}, {"李", "li"},    {"张", "zhang"}, {"刘", "liu"},  {"陈", "chen"},
-    {"杨", "yang"}, {"黄", "huang"}, {"赵", "zhao"},  {"吴", "wu"},   {"周", "zhou"},
-    {"徐", "xu"},   {"孙", "sun"},   {"马", "ma"},    {"朱", "zhu"},  {"胡", "hu"},
-    {"郭", "guo"},  {"何", "he"},    {"高", "gao"},   {"林", "lin"},  {"罗", "luo"},
-    {"郑", "zheng"}, {"梁", "liang"}, {"谢", "xie"},  {"宋", "song"}, {"唐", "tang"},
-    {"韩", "han"},  {"冯", "feng"},  {"邓", "deng"},  {"曹", "cao"},  {"彭", "peng"},
+    {"王", "wang"},     {"李", "li"},    {"张", "zhang"}, {"刘", "liu"},  {"陈", "chen"},
+    {"杨", "yang"},     {"黄", "huang"}, {"赵", "zhao"},  {"吴", "wu"},   {"周", "zhou"},
+    {"徐", "xu"},       {"孙", "sun"},   {"马", "ma"},    {"朱", "zhu"},  {"胡", "hu"},
+    {"郭", "guo"},      {"何", "he"},    {"高", "gao"},   {"林", "lin"},  {"罗", "luo"},
+    {"郑", "zheng"},    {"梁", "liang"}, {"谢", "xie"},   {"宋", "song"}, {"唐", "tang"},
+    {"韩", "han"},      {"冯", "feng"},  {"邓", "deng"},  {"曹", "cao"},  {"彭", "peng"},
     {"欧阳", "ouyang"}, {"司马", "sima"}};
 constexpr const char* kGiven[][2] = {
-    {"伟", "wei"},   {"芳", "fang"},  {"娜", "na"},     {"敏", "min"},   {"静", "jing"},
-    {"丽", "li"},    {"强", "qiang"}, {"磊", "lei"},    {"军", "jun"},   {"洋", "yang"},
-    {"勇", "yong"},  {"艳", "yan"},   {"杰", "jie"},    {"娟", "juan"},  {"涛", "tao"},
-    {"明", "ming"},  {"超", "chao"},  {"秀英", "xiuying"}, {"霞", "xia"}, {"平", "ping"},
-    {"刚", "gang"},  {"桂英", "guiying"}, {"建华", "jianhua"}, {"志强", "zhiqiang"},
-    {"海燕", "haiyan"}, {"晓东", "xiaodong"}, {"文博", "wenbo"}, {"子涵", "zihan"}};
+    {"伟", "wei"},      {"芳", "fang"},       {"娜", "na"},        {"敏", "min"},
+    {"静", "jing"},     {"丽", "li"},         {"强", "qiang"},     {"磊", "lei"},
+    {"军", "jun"},      {"洋", "yang"},       {"勇", "yong"},      {"艳", "yan"},
+    {"杰", "jie"},      {"娟", "juan"},       {"涛", "tao"},       {"明", "ming"},
+    {"超", "chao"},     {"秀英", "xiuying"},  {"霞", "xia"},       {"平", "ping"},
+    {"刚", "gang"},     {"桂英", "guiying"},  {"建华", "jianhua"}, {"志强", "zhiqiang"},
+    {"海燕", "haiyan"}, {"晓东", "xiaodong"}, {"文博", "wenbo"},   {"子涵", "zihan"}};
 constexpr const char* kCities[] = {"秦皇岛", "北京", "上海", "广州", "深圳", "杭州",
                                    "成都",   "武汉", "南京", "苏州", "天津", "青岛"};
-constexpr const char* kWords[] = {"海港", "华信", "恒达", "鑫源", "东方", "长城", "金桥",
+constexpr const char* kWords[] = {"海港", "华信", "恒达",   "鑫源", "东方", "长城", "金桥",
                                   "瑞丰", "宏图", "新世纪", "远航", "中联", "天成", "博雅"};
 constexpr const char* kTrades[] = {"贸易", "科技", "机械制造", "电子", "物流", "建材",
                                    "食品", "医药", "文化传媒", "化工", "纺织", "信息技术"};
-constexpr const char* kSuffixes[] = {"有限公司", "股份有限公司", "有限责任公司", "商行",
-                                     "集团有限公司", "(中国)有限公司"};
+constexpr const char* kSuffixes[] = {"有限公司", "股份有限公司", "有限责任公司",
+                                     "商行",     "集团有限公司", "(中国)有限公司"};
 constexpr const char* kTitles[] = {"", "采购经理", "总经理", "财务", "行政主管", "技术总监"};
 constexpr const char* kSources[] = {"展会", "官网", "电话咨询", "转介绍", "广告", "老客户"};
-constexpr const char* kDomains[] = {"163.com", "qq.com", "126.com", "example.com",
-                                    "sina.com", "foxmail.com"};
-constexpr const char* kMobilePrefixes[] = {"130", "131", "132", "133", "135", "136", "137",
-                                           "138", "139", "150", "151", "152", "155", "156",
-                                           "157", "158", "159", "166", "176", "177", "178",
-                                           "180", "181", "182", "183", "185", "186", "187",
-                                           "188", "189", "198", "199"};
+constexpr const char* kDomains[] = {"163.com",     "qq.com",   "126.com",
+                                    "example.com", "sina.com", "foxmail.com"};
+constexpr const char* kMobilePrefixes[] = {"130", "131", "132", "133", "135", "136", "137", "138",
+                                           "139", "150", "151", "152", "155", "156", "157", "158",
+                                           "159", "166", "176", "177", "178", "180", "181", "182",
+                                           "183", "185", "186", "187", "188", "189", "198", "199"};
 struct Area {
   const char* code;  // without the trunk 0
   int digits;        // subscriber number length
   char lead;         // first subscriber digit
 };
-constexpr Area kAreas[] = {{"10", 8, '6'},  {"21", 8, '6'},  {"20", 8, '3'},
-                           {"335", 7, '3'}, {"571", 8, '8'}, {"755", 8, '2'},
-                           {"28", 8, '8'},  {"22", 8, '2'}};
+constexpr Area kAreas[] = {{"10", 8, '6'},  {"21", 8, '6'},  {"20", 8, '3'}, {"335", 7, '3'},
+                           {"571", 8, '8'}, {"755", 8, '2'}, {"28", 8, '8'}, {"22", 8, '2'}};
 
 template <class T, std::size_t N>
 constexpr std::size_t Len(const T (&)[N]) {
@@ -118,12 +122,24 @@ Generated Make(uint64_t i) {
   std::string m = prefix + rest;
   std::string mobile;
   switch (i % 6) {
-    case 0: mobile = prefix + "-" + rest.substr(0, 4) + "-" + rest.substr(4); break;
-    case 1: mobile = prefix + " " + rest.substr(0, 4) + " " + rest.substr(4); break;
-    case 2: mobile = "+86 " + prefix + " " + rest.substr(0, 4) + " " + rest.substr(4); break;
-    case 3: mobile = m; break;
-    case 4: mobile = "(+86)" + m; break;
-    default: mobile = " " + prefix + "-" + rest.substr(0, 3) + "-" + rest.substr(3) + " "; break;
+    case 0:
+      mobile = prefix + "-" + rest.substr(0, 4) + "-" + rest.substr(4);
+      break;
+    case 1:
+      mobile = prefix + " " + rest.substr(0, 4) + " " + rest.substr(4);
+      break;
+    case 2:
+      mobile = "+86 " + prefix + " " + rest.substr(0, 4) + " " + rest.substr(4);
+      break;
+    case 3:
+      mobile = m;
+      break;
+    case 4:
+      mobile = "(+86)" + m;
+      break;
+    default:
+      mobile = " " + prefix + "-" + rest.substr(0, 3) + "-" + rest.substr(3) + " ";
+      break;
   }
   std::string phones = R"({"number":")" + mobile + R"(","label":"手机"})";
   std::string fixed_e164_local;  // area + subscriber, for the lookup file
@@ -134,15 +150,23 @@ Generated Make(uint64_t i) {
     fixed_e164_local = std::string(a.code) + sub;
     std::string fixed;
     switch ((i / 2) % 4) {
-      case 0: fixed = "0" + std::string(a.code) + "-" + sub + " 转 " + std::to_string(10 + i % 90); break;
-      case 1: fixed = "(0" + std::string(a.code) + ") " + sub.substr(0, 4) + " " + sub.substr(4); break;
-      case 2: fixed = "0" + std::string(a.code) + sub; break;
-      default: fixed = "+86-" + std::string(a.code) + "-" + sub; break;
+      case 0:
+        fixed = "0" + std::string(a.code) + "-" + sub + " 转 " + std::to_string(10 + i % 90);
+        break;
+      case 1:
+        fixed = "(0" + std::string(a.code) + ") " + sub.substr(0, 4) + " " + sub.substr(4);
+        break;
+      case 2:
+        fixed = "0" + std::string(a.code) + sub;
+        break;
+      default:
+        fixed = "+86-" + std::string(a.code) + "-" + sub;
+        break;
     }
     phones += R"(,{"number":")" + fixed + R"(","label":"办公"})";
   }
-  std::string email = std::string(sn[1]) + "." + gn[1] + std::to_string(i) + "@" +
-                      kDomains[i % Len(kDomains)];
+  std::string email =
+      std::string(sn[1]) + "." + gn[1] + std::to_string(i) + "@" + kDomains[i % Len(kDomains)];
   std::string body = R"({"name":")" + name + R"(","company":")" + company + R"(","title":")" +
                      kTitles[i % Len(kTitles)] + R"(","source":")" + kSources[i % Len(kSources)] +
                      R"(","phones":[)" + phones + R"(],"emails":[{"address":")" + email +
@@ -150,13 +174,27 @@ Generated Make(uint64_t i) {
   // Lookup formats, as a caller-ID integration would send them.
   std::string q;
   switch ((i / 3) % 7) {
-    case 0: q = m; break;
-    case 1: q = "+86" + m; break;
-    case 2: q = "0086" + m; break;
-    case 3: q = "+86 " + prefix + " " + rest.substr(0, 4) + " " + rest.substr(4); break;
-    case 4: q = prefix + "-" + rest.substr(0, 4) + "-" + rest.substr(4); break;
-    case 5: q = fixed_e164_local.empty() ? m : "0" + fixed_e164_local; break;
-    default: q = fixed_e164_local.empty() ? "86" + m : "+86" + fixed_e164_local; break;
+    case 0:
+      q = m;
+      break;
+    case 1:
+      q = "+86" + m;
+      break;
+    case 2:
+      q = "0086" + m;
+      break;
+    case 3:
+      q = "+86 " + prefix + " " + rest.substr(0, 4) + " " + rest.substr(4);
+      break;
+    case 4:
+      q = prefix + "-" + rest.substr(0, 4) + "-" + rest.substr(4);
+      break;
+    case 5:
+      q = fixed_e164_local.empty() ? m : "0" + fixed_e164_local;
+      break;
+    default:
+      q = fixed_e164_local.empty() ? "86" + m : "+86" + fixed_e164_local;
+      break;
   }
   return {std::move(body), UrlEncode(q)};
 }
@@ -168,6 +206,8 @@ struct Options {
   uint64_t count = 100000;
   int clients = 8;
   std::string numbers;
+  std::string input;
+  std::string query;
 };
 
 int Connect(const Options& o) {
@@ -241,7 +281,7 @@ double Percentile(std::vector<uint32_t>& v, double p) {
 int Usage() {
   std::fprintf(stderr,
                "usage: load_customers --port P --token T [--host H] [--count N] [--clients C] "
-               "[--numbers FILE]\n");
+               "[--numbers FILE] [--input FILE.jsonl] [--query STRING]\n");
   return 2;
 }
 
@@ -253,13 +293,24 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (i + 1 >= argc) return Usage();
     std::string v = argv[++i];
-    if (a == "--host") o.host = v;
-    else if (a == "--port") o.port = std::atoi(v.c_str());
-    else if (a == "--token") o.token = v;
-    else if (a == "--count") o.count = std::strtoull(v.c_str(), nullptr, 10);
-    else if (a == "--clients") o.clients = std::atoi(v.c_str());
-    else if (a == "--numbers") o.numbers = v;
-    else return Usage();
+    if (a == "--host")
+      o.host = v;
+    else if (a == "--port")
+      o.port = std::atoi(v.c_str());
+    else if (a == "--token")
+      o.token = v;
+    else if (a == "--count")
+      o.count = std::strtoull(v.c_str(), nullptr, 10);
+    else if (a == "--clients")
+      o.clients = std::atoi(v.c_str());
+    else if (a == "--numbers")
+      o.numbers = v;
+    else if (a == "--input")
+      o.input = v;
+    else if (a == "--query")
+      o.query = v;
+    else
+      return Usage();
   }
   if (o.port <= 0 || o.token.empty() || o.clients <= 0) return Usage();
   if (o.count > 1000000) {
@@ -268,18 +319,65 @@ int main(int argc, char** argv) {
   }
 
   // Bodies are generated up front so the timed part is the HTTP exchange only.
+  std::vector<std::string> bodies;
+  if (!o.input.empty()) {
+    std::ifstream in(o.input);
+    if (!in) {
+      std::fprintf(stderr, "load_customers: cannot read %s\n", o.input.c_str());
+      return 1;
+    }
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty()) bodies.push_back(std::move(line));
+    }
+    o.count = bodies.size();
+  }
+  auto request_of = [&](const std::string& body) {
+    return "POST /api/v1/customers" + o.query + " HTTP/1.1\r\nHost: " + o.host + ":" +
+           std::to_string(o.port) + "\r\nAuthorization: Bearer " + o.token +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
+  };
   std::vector<std::string> requests(o.count);
-  std::vector<std::string> lookups(o.count);
+  std::vector<std::string> lookups(o.input.empty() ? o.count : 0);
   std::size_t body_bytes = 0;
   for (uint64_t i = 0; i < o.count; ++i) {
+    if (!o.input.empty()) {
+      body_bytes += bodies[i].size();
+      requests[i] = request_of(bodies[i]);
+      continue;
+    }
     Generated g = Make(i);
     body_bytes += g.body.size();
-    requests[i] = "POST /api/v1/customers HTTP/1.1\r\nHost: " + o.host + ":" +
-                  std::to_string(o.port) + "\r\nAuthorization: Bearer " + o.token +
-                  "\r\nContent-Type: application/json\r\nContent-Length: " +
-                  std::to_string(g.body.size()) + "\r\n\r\n" + g.body;
+    requests[i] = request_of(g.body);
     lookups[i] = std::move(g.lookup);
   }
+  // A body refused for invalid phones or emails, without them; empty when nothing to drop.
+  std::atomic<uint64_t> dropped{0};
+  auto without_invalid = [&](uint64_t i, const std::string& problem) -> std::string {
+    if (o.input.empty()) return "";
+    nlohmann::json p = nlohmann::json::parse(problem, nullptr, false);
+    nlohmann::json b = nlohmann::json::parse(bodies[i], nullptr, false);
+    if (!p.is_object() || !p.contains("errors") || !b.is_object()) return "";
+    std::vector<std::pair<std::string, std::size_t>> drop;
+    for (const auto& e : p["errors"]) {
+      std::string f = e.value("field", "");
+      for (const char* list : {"phones", "emails"}) {
+        std::string prefix = std::string(list) + "[";
+        if (f.rfind(prefix, 0) == 0) {
+          drop.emplace_back(list, std::strtoull(f.c_str() + prefix.size(), nullptr, 10));
+        }
+      }
+    }
+    if (drop.empty()) return "";
+    std::sort(drop.rbegin(), drop.rend());
+    drop.erase(std::unique(drop.begin(), drop.end()), drop.end());
+    for (const auto& [list, k] : drop) {
+      if (b.contains(list) && k < b[list].size()) b[list].erase(k);
+    }
+    dropped.fetch_add(drop.size());
+    bodies[i] = b.dump();
+    return request_of(bodies[i]);
+  };
   if (!o.numbers.empty()) {
     std::ofstream f(o.numbers);
     for (const auto& l : lookups) f << l << '\n';
@@ -316,6 +414,19 @@ int main(int argc, char** argv) {
           if (attempt == 0) continue;
         }
       }
+      if (status == 422) {
+        // Drop the invalid values and send the rest again (once per round of problems).
+        for (int round = 0; round < 3 && status == 422; ++round) {
+          std::string retry = without_invalid(i, body);
+          if (retry.empty()) break;
+          requests[i] = std::move(retry);
+          status = 0;
+          if (fd < 0) fd = Connect(o);
+          if (fd >= 0 && SendAll(fd, requests[i])) {
+            status = ReadResponse(fd, buf, &body, &close_after);
+          }
+        }
+      }
       auto t1 = std::chrono::steady_clock::now();
       mine.push_back(static_cast<uint32_t>(
           std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count()));
@@ -348,10 +459,12 @@ int main(int argc, char** argv) {
   double rate = static_cast<double>(created.load()) / secs;
   double p50 = Percentile(latencies_us, 50), p99 = Percentile(latencies_us, 99);
   if (!first_error.empty()) std::fprintf(stderr, "first failure: %s\n", first_error.c_str());
-  std::printf("RESULT created=%llu failed=%llu seconds=%.3f rate=%.0f p50_ms=%.2f p99_ms=%.2f "
-              "avg_body_bytes=%.0f\n",
-              static_cast<unsigned long long>(created.load()),
-              static_cast<unsigned long long>(failed.load()), secs, rate, p50, p99,
-              o.count ? static_cast<double>(body_bytes) / static_cast<double>(o.count) : 0.0);
+  std::printf(
+      "RESULT created=%llu failed=%llu seconds=%.3f rate=%.0f p50_ms=%.2f p99_ms=%.2f "
+      "avg_body_bytes=%.0f dropped_values=%llu\n",
+      static_cast<unsigned long long>(created.load()),
+      static_cast<unsigned long long>(failed.load()), secs, rate, p50, p99,
+      o.count ? static_cast<double>(body_bytes) / static_cast<double>(o.count) : 0.0,
+      static_cast<unsigned long long>(dropped.load()));
   return failed.load() == 0 ? 0 : 1;
 }

@@ -20,6 +20,8 @@ struct Role {
   int reveal_quota = 0;  // clear-number reveals a user may make per day; 0 = unlimited
   // Addresses or CIDR networks users of this role may log in and work from; empty = anywhere.
   std::vector<std::string> ip_allow;
+  // Users of this role must use a second factor (TOTP): those without one can only enrol.
+  bool mfa_required = false;
   int64_t user_count = 0;
   int64_t version = 1;
   int64_t updated_at = 0;
@@ -33,6 +35,7 @@ struct RoleInput {
   std::optional<std::string> scope;
   std::optional<int> reveal_quota;
   std::optional<std::vector<std::string>> ip_allow;
+  std::optional<bool> mfa_required;
 };
 
 // Whether `ip` is one of `allow` (addresses or CIDR networks, IPv4 or IPv6); an empty list

@@ -20,6 +20,7 @@ nlohmann::json ToJson(const Role& r) {
           {"scope", std::string(core::ScopeName(r.scope))},
           {"reveal_quota", r.reveal_quota},
           {"ip_allow", r.ip_allow},
+          {"mfa_required", r.mfa_required},
           {"user_count", r.user_count},
           {"version", r.version}};
 }
@@ -55,6 +56,12 @@ core::Result<RoleInput> ParseRole(const nlohmann::json& body) {
         continue;
       }
       in.reveal_quota = v.get<int>();
+    } else if (k == "mfa_required") {
+      if (!v.is_boolean()) {
+        errs.push_back({k, "wrong_type", "must be true or false"});
+        continue;
+      }
+      in.mfa_required = v.get<bool>();
     } else if (k == "ip_allow") {
       if (!v.is_array()) {
         errs.push_back({k, "wrong_type", "must be an array of addresses or CIDR networks"});

@@ -108,6 +108,7 @@ core::Result<Role> AccessService::Validate(const RoleInput& in, Role r, bool cre
     if (rules.size() > 100) errs.push_back({"ip_allow", "too_long", "at most 100 entries"});
     r.ip_allow = std::move(rules);
   }
+  if (in.mfa_required) r.mfa_required = *in.mfa_required;
   if (r.key == kAdminRole &&
       (!r.perms.Has(core::Perm::kUserAdmin) || r.scope != core::Scope::kAll)) {
     errs.push_back({"permissions", "locked",
@@ -130,7 +131,8 @@ core::Result<Role> AccessService::CreateRole(const core::Actor& actor, const Rol
           {{"key", saved->key},
            {"permissions", saved->perms.Names()},
            {"scope", std::string(core::ScopeName(saved->scope))},
-           {"reveal_quota", saved->reveal_quota}});
+           {"reveal_quota", saved->reveal_quota},
+           {"mfa_required", saved->mfa_required}});
   }
   return saved;
 }
@@ -156,7 +158,8 @@ core::Result<Role> AccessService::UpdateRole(const core::Actor& actor, int64_t i
            {"permissions", saved->perms.Names()},
            {"scope", std::string(core::ScopeName(saved->scope))},
            {"reveal_quota", saved->reveal_quota},
-           {"ip_allow", saved->ip_allow}});
+           {"ip_allow", saved->ip_allow},
+           {"mfa_required", saved->mfa_required}});
   }
   return saved;
 }
@@ -283,6 +286,7 @@ core::Result<void> AccessService::Resolve(core::Actor& actor, const std::string&
   actor.perms = (*role)->perms;
   actor.scope = (*role)->scope;
   actor.ip_allow = (*role)->ip_allow;
+  actor.mfa_required = (*role)->mfa_required;
   if (actor.scope == core::Scope::kTeam && team_id) {
     auto teams = store_.ListTeams();
     if (!teams) return std::unexpected(teams.error());

@@ -41,7 +41,7 @@ core::PermSet SplitPerms(const std::string& s) {
 struct RoleRow {
   long long id = 0, version = 0, updated_at = 0, users = 0;
   std::string key, name, perms, scope, ip_allow;
-  int builtin = 0, quota = 0;
+  int builtin = 0, quota = 0, mfa = 0;
   Role ToRole() const {
     Role r;
     r.id = id;
@@ -52,6 +52,7 @@ struct RoleRow {
     r.scope = core::ParseScope(scope).value_or(core::Scope::kOwn);
     r.reveal_quota = quota;
     r.ip_allow = SplitWords(ip_allow);
+    r.mfa_required = mfa != 0;
     r.user_count = users;
     r.version = version;
     r.updated_at = updated_at;
@@ -62,7 +63,7 @@ struct RoleRow {
 constexpr const char* kRoleSelect =
     "SELECT r.id, r.role_key, r.name, r.builtin, r.permissions, r.scope, r.reveal_quota, "
     "r.version, r.updated_at, (SELECT COUNT(*) FROM users u WHERE u.role = r.role_key), "
-    "r.ip_allow FROM roles r ";
+    "r.ip_allow, r.mfa_required FROM roles r ";
 
 void BindRole(soci::statement& st, RoleRow& r) {
   st.exchange(soci::into(r.id));
@@ -76,6 +77,7 @@ void BindRole(soci::statement& st, RoleRow& r) {
   st.exchange(soci::into(r.updated_at));
   st.exchange(soci::into(r.users));
   st.exchange(soci::into(r.ip_allow));
+  st.exchange(soci::into(r.mfa));
 }
 
 std::optional<Role> OneRole(soci::session& sql, const std::string& where, long long id,
@@ -155,6 +157,9 @@ CREATE TABLE reveal_counts (
 )SQL"},
           {8, "role IP allow-lists", R"SQL(
 ALTER TABLE roles ADD COLUMN ip_allow TEXT NOT NULL DEFAULT ''
+)SQL"},
+          {11, "roles that require MFA", R"SQL(
+ALTER TABLE roles ADD COLUMN mfa_required INTEGER NOT NULL DEFAULT 0
 )SQL"}};
 }
 
@@ -193,12 +198,12 @@ core::Result<Role> AccessStore::InsertRole(const Role& r, int64_t now) {
     std::string scope(core::ScopeName(r.scope));
     std::string ips = JoinWords(r.ip_allow);
     long long ts = now, id = 0;
-    int quota = r.reveal_quota;
+    int quota = r.reveal_quota, mfa = r.mfa_required ? 1 : 0;
     sql << "INSERT INTO roles (role_key, name, builtin, permissions, scope, reveal_quota, "
-           "ip_allow, version, created_at, updated_at) VALUES (:k, :n, 0, :p, :s, :q, :ip, 1, "
-           ":c, :u) RETURNING id",
+           "ip_allow, mfa_required, version, created_at, updated_at) VALUES (:k, :n, 0, :p, :s, "
+           ":q, :ip, :m, 1, :c, :u) RETURNING id",
         soci::use(r.key), soci::use(r.name), soci::use(perms), soci::use(scope), soci::use(quota),
-        soci::use(ips), soci::use(ts), soci::use(ts), soci::into(id);
+        soci::use(ips), soci::use(mfa), soci::use(ts), soci::use(ts), soci::into(id);
     auto stored = OneRole(sql, "id", id, "");
     return *stored;
   });
@@ -218,11 +223,12 @@ core::Result<Role> AccessStore::UpdateRole(const Role& r, int64_t expected_versi
     std::string perms = JoinPerms(r.perms);
     std::string scope(core::ScopeName(r.scope));
     std::string ips = JoinWords(r.ip_allow);
-    int quota = r.reveal_quota;
+    int quota = r.reveal_quota, mfa = r.mfa_required ? 1 : 0;
     sql << "UPDATE roles SET name = :n, permissions = :p, scope = :s, reveal_quota = :q, "
-           "ip_allow = :ip, version = version + 1, updated_at = :u WHERE id = :i AND version = :v",
+           "ip_allow = :ip, mfa_required = :m, version = version + 1, updated_at = :u "
+           "WHERE id = :i AND version = :v",
         soci::use(r.name), soci::use(perms), soci::use(scope), soci::use(quota), soci::use(ips),
-        soci::use(ts), soci::use(id), soci::use(expected);
+        soci::use(mfa), soci::use(ts), soci::use(id), soci::use(expected);
     return *OneRole(sql, "id", id, "");
   });
 }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -10,6 +11,7 @@
 #include "audit/routes.h"
 #include "core/time.h"
 #include "customer/routes.h"
+#include "dedup/routes.h"
 #include "field/routes.h"
 #include "http/server.h"
 #include "importer/routes.h"
@@ -153,6 +155,9 @@ core::Result<std::unique_ptr<App>> App::Open(const Config& config, std::size_t p
   logins.ip_lock_after = 10 * config.login_lock_after;
   a->users =
       std::make_unique<user::UserService>(*a->user_store, *a->access, *a->audit, sessions, logins);
+  a->mfa_store = std::make_unique<user::MfaStore>(*a->db);
+  a->mfa = std::make_unique<user::MfaService>(*a->user_store, *a->mfa_store, *a->users, *a->audit,
+                                              *a->cipher);
   a->field_store = std::make_unique<field::FieldStore>(*a->db);
   a->fields = std::make_unique<field::FieldService>(*a->field_store, customer::BuiltinFieldNames(),
                                                     *a->audit);
@@ -160,6 +165,9 @@ core::Result<std::unique_ptr<App>> App::Open(const Config& config, std::size_t p
   a->customers = std::make_unique<customer::CustomerService>(*a->customer_store, *a->fields,
                                                              *a->users, *a->access, *a->audit,
                                                              *a->phones, *a->cipher, *a->bidx);
+  a->dedup = std::make_unique<dedup::DedupService>(
+      *a->customers, *a->audit, std::clamp(std::thread::hardware_concurrency(), 2u, 4u));
+  a->customers->SetDuplicateHook(a->dedup.get());
   a->idempotency = std::make_unique<idempotency::IdempotencyStore>(*a->db);
   auto node = jobs::NodeId(config.data_dir);
   if (!node) return std::unexpected(node.error());
@@ -210,9 +218,11 @@ core::Result<void> Serve(App& app) {
                      return r;
                    });
   user::RegisterRoutes(server, *app.users, /*secure_cookies=*/opts.tls != nullptr);
+  user::RegisterMfaRoutes(server, *app.mfa, *app.users, /*secure_cookies=*/opts.tls != nullptr);
   access::RegisterRoutes(server, *app.access);
   field::RegisterRoutes(server, *app.fields);
   customer::RegisterRoutes(server, *app.customers);
+  dedup::RegisterRoutes(server, *app.dedup);
   audit::RegisterRoutes(server, *app.audit);
   // Background jobs of this data directory (imports), resumed after a restart.
   jobs::Runner runner(*app.job_store, "server:" + app.node);

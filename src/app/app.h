@@ -13,11 +13,13 @@
 #include "crypto/crypto.h"
 #include "customer/service.h"
 #include "db/database.h"
+#include "dedup/service.h"
 #include "field/service.h"
 #include "idempotency/store.h"
 #include "importer/service.h"
 #include "jobs/store.h"
 #include "phone/normalizer.h"
+#include "user/mfa.h"
 #include "user/service.h"
 
 namespace kehu::app {
@@ -63,10 +65,13 @@ class App {
   std::unique_ptr<access::AccessService> access;
   std::unique_ptr<user::UserStore> user_store;
   std::unique_ptr<user::UserService> users;
+  std::unique_ptr<user::MfaStore> mfa_store;
+  std::unique_ptr<user::MfaService> mfa;
   std::unique_ptr<field::FieldStore> field_store;
   std::unique_ptr<field::FieldService> fields;
   std::unique_ptr<customer::CustomerStore> customer_store;
   std::unique_ptr<customer::CustomerService> customers;
+  std::unique_ptr<dedup::DedupService> dedup;  // also the customers' duplicate hook
   std::unique_ptr<idempotency::IdempotencyStore> idempotency;
   std::string node;  // jobs::NodeId of the data directory
   std::unique_ptr<jobs::JobStore> job_store;

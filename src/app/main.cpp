@@ -10,6 +10,7 @@
 
 #include "app/app.h"
 #include "audit/cli.h"
+#include "dedup/cli.h"
 #include "importer/cli.h"
 #include "user/model.h"
 
@@ -138,6 +139,11 @@ int main(int argc, char** argv) {
   user_add->add_option("--team", team_name, "team the user belongs to (see kehu team list)");
   user_add->add_option("--display-name", display_name, "name shown in the UI");
   auto* user_list = user_cmd->add_subcommand("list", "list users");
+  auto* user_mfa_reset = user_cmd->add_subcommand(
+      "mfa-reset",
+      "turn off a user's two-step verification (a lost phone); they log in with the password "
+      "alone, or enrol again if their role requires it");
+  user_mfa_reset->add_option("NAME", username, "login name")->required();
 
   auto* team_cmd = cli.add_subcommand("team", "manage teams (teams nest: --parent)");
   team_cmd->require_subcommand(1);
@@ -158,7 +164,8 @@ int main(int argc, char** argv) {
   token_create->add_option("USER", username, "user the token acts as")->required();
   token_create->add_option("--name", token_name, "what the token is for")->required();
 
-  for (CLI::App* sub : {user_add, user_list, token_create, team_add, team_list, role_list}) {
+  for (CLI::App* sub :
+       {user_add, user_list, user_mfa_reset, token_create, team_add, team_list, role_list}) {
     sub->fallthrough();
   }
 
@@ -184,6 +191,7 @@ int main(int argc, char** argv) {
   for (CLI::App* sub : {keys_status, keys_rotate, keys_reencrypt, keys_retire}) sub->fallthrough();
 
   auto audit_cmds = kehu::audit::AddCommands(cli);
+  auto dedup_cmds = kehu::dedup::AddCommands(cli);
   auto import_cmds = kehu::importer::AddCommands(cli);
 
   CLI11_PARSE(cli, argc, argv);
@@ -263,10 +271,18 @@ int main(int argc, char** argv) {
       for (const auto& t : *teams) {
         if (u.team_id && t.id == *u.team_id) team = t.name;
       }
-      std::printf("%lld\t%s\t%s\t%s\t%s%s\n", static_cast<long long>(u.id), u.username.c_str(),
+      std::printf("%lld\t%s\t%s\t%s\t%s%s%s\n", static_cast<long long>(u.id), u.username.c_str(),
                   u.role.c_str(), team.c_str(), u.display_name.c_str(),
-                  u.active ? "" : "\t(inactive)");
+                  u.active ? "" : "\t(inactive)", u.mfa_enabled ? "\t(two-step on)" : "");
     }
+    return 0;
+  }
+  if (user_mfa_reset->parsed()) {
+    auto was_on = app.mfa->ResetByName(admin_actor, username);
+    if (!was_on) return Fail(was_on.error());
+    std::printf(*was_on ? "two-step verification of %s is off; they log in with the password\n"
+                        : "%s had no two-step verification; nothing to reset\n",
+                username.c_str());
     return 0;
   }
   if (team_add->parsed()) {
@@ -300,14 +316,15 @@ int main(int argc, char** argv) {
     for (const auto& r : *roles) {
       std::string perms;
       for (const auto& n : r.perms.Names()) perms += (perms.empty() ? "" : " ") + n;
-      std::printf("%s\t%s\tscope %s\treveals/day %s\t%s\n", r.key.c_str(), r.name.c_str(),
+      std::printf("%s\t%s\tscope %s\treveals/day %s\t%s%s\n", r.key.c_str(), r.name.c_str(),
                   std::string(kehu::core::ScopeName(r.scope)).c_str(),
                   r.reveal_quota ? std::to_string(r.reveal_quota).c_str() : "unlimited",
-                  perms.c_str());
+                  perms.c_str(), r.mfa_required ? "\ttwo-step verification required" : "");
     }
     return 0;
   }
   if (auto code = kehu::audit::RunCommands(*audit_cmds, *app.audit)) return *code;
+  if (auto code = kehu::dedup::RunCommands(*dedup_cmds, *app.dedup)) return *code;
   if (auto code =
           kehu::importer::RunCommands(*import_cmds, *app.imports, *app.job_store, *app.users)) {
     return *code;
@@ -318,8 +335,11 @@ int main(int argc, char** argv) {
     for (uint32_t v : ring->versions()) {
       auto n = app.customers->RowsOnKey(v);
       if (!n) return Fail(n.error());
-      std::printf("version %u%s\t%lld customer(s)\n", v,
-                  v == ring->current_version() ? " (current)" : "", static_cast<long long>(*n));
+      auto secrets = app.mfa->SecretsOnKey(v);
+      if (!secrets) return Fail(secrets.error());
+      std::printf("version %u%s\t%lld customer(s)\t%lld MFA secret(s)\n", v,
+                  v == ring->current_version() ? " (current)" : "", static_cast<long long>(*n),
+                  static_cast<long long>(*secrets));
     }
     return 0;
   }
@@ -364,17 +384,25 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     }
     if (isatty(fileno(stderr))) std::fprintf(stderr, "\n");
-    std::printf("re-encrypted %lld customer(s); every customer uses key version %u\n",
-                static_cast<long long>(rewritten), app.cipher->current_version());
+    auto secrets = app.mfa->Reencrypt(admin_actor);
+    if (!secrets) return Fail(secrets.error());
+    std::printf(
+        "re-encrypted %lld customer(s) and %lld MFA secret(s); every customer uses key "
+        "version %u\n",
+        static_cast<long long>(rewritten), static_cast<long long>(*secrets),
+        app.cipher->current_version());
     return 0;
   }
   if (keys_retire->parsed()) {
     auto n = app.customers->RowsOnKey(retire_version);
     if (!n) return Fail(n.error());
-    if (*n > 0) {
+    auto secrets = app.mfa->SecretsOnKey(retire_version);
+    if (!secrets) return Fail(secrets.error());
+    if (*n > 0 || *secrets > 0) {
       return Fail(kehu::core::Error::Conflict("key version " + std::to_string(retire_version) +
                                               " still encrypts " + std::to_string(*n) +
-                                              " customer(s); run kehu keys reencrypt first"));
+                                              " customer(s) and " + std::to_string(*secrets) +
+                                              " MFA secret(s); run kehu keys reencrypt first"));
     }
     auto done = kehu::crypto::KeyRing::RemoveVersion(app.config.key_file, retire_version);
     if (!done) return Fail(done.error());

@@ -76,6 +76,8 @@ struct Actor {
   std::string ip;  // where the request came from; "" for the CLI
   // The role's IP allow-list (addresses or CIDR networks); empty = from anywhere.
   std::vector<std::string> ip_allow;
+  // The role requires a second factor (MFA) for logins with a password.
+  bool mfa_required = false;
 
   bool Can(Perm p) const { return perms.Has(p); }
   // Whether a customer owned by `owner_id` (nullopt: nobody) is within the actor's scope.

@@ -4,9 +4,12 @@
 
 #include <cstdint>
 #include <expected>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 namespace kehu::core {
 
@@ -80,12 +83,21 @@ class Error {
   std::vector<FieldError>& mutable_details() { return details_; }
   // Seconds a client should wait before trying again; 0 when not said.
   int64_t retry_after_s() const { return retry_after_s_; }
+  // Extra members of the problem+json answer (RFC 9457 extension members), e.g. the customers
+  // a duplicate check found; null when none. A JSON object; its members never replace the
+  // standard ones (type, title, status, detail, errors).
+  const std::shared_ptr<const nlohmann::json>& extensions() const { return extensions_; }
+  Error& WithExtensions(std::shared_ptr<const nlohmann::json> members) {
+    extensions_ = std::move(members);
+    return *this;
+  }
 
  private:
   Code code_;
   std::string message_;
   std::vector<FieldError> details_;
   int64_t retry_after_s_ = 0;
+  std::shared_ptr<const nlohmann::json> extensions_;
 };
 
 template <typename T>

@@ -139,4 +139,25 @@ struct LookupResult {
   std::vector<LookupHit> items;
 };
 
+// One live customer as the duplicate scan reads it: clear fields and the blind indexes of its
+// contact points (nothing decrypted).
+struct ScanRecord {
+  int64_t id = 0;
+  std::string code, name, gender, company, province, city, credit_code, id_number_bidx;
+  std::optional<int64_t> owner_id;
+  struct Contact {
+    std::string kind;  // "phone" or "email"
+    std::string bidx;
+  };
+  std::vector<Contact> contacts;
+};
+
+// A contact point of a customer being written that another live customer also holds.
+struct ContactMatch {
+  std::string field;  // of the write: "phones[0].number", "emails[1].address"
+  std::string kind;   // "phone" or "email"
+  int64_t customer_id = 0;
+  std::optional<int64_t> owner_id;
+};
+
 }  // namespace kehu::customer

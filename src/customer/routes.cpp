@@ -97,6 +97,21 @@ core::Result<ListQuery> ParseListQuery(const Request& r) {
   return q;
 }
 
+// `?confirm_duplicate=true`: save even though other customers hold the same phone or email
+// (without it such a write answers 409 with the matches).
+core::Result<WriteOptions> ParseWriteOptions(const Request& r) {
+  WriteOptions o;
+  o.duplicates = DuplicatePolicy::kCheck;
+  if (const std::string* v = r.Query("confirm_duplicate")) {
+    if (*v == "true") {
+      o.duplicates = DuplicatePolicy::kConfirmed;
+    } else if (*v != "false") {
+      return std::unexpected(core::Error::BadRequest("confirm_duplicate is true or false"));
+    }
+  }
+  return o;
+}
+
 }  // namespace
 
 void RegisterRoutes(http::Server& server, CustomerService& svc) {
@@ -123,7 +138,9 @@ void RegisterRoutes(http::Server& server, CustomerService& svc) {
                if (!body) return std::unexpected(body.error());
                auto in = ParseInput(*body);
                if (!in) return std::unexpected(in.error());
-               auto c = svc.Create(r.actor, *in);
+               auto opts = ParseWriteOptions(r);
+               if (!opts) return std::unexpected(opts.error());
+               auto c = svc.Create(r.actor, *in, *opts);
                if (!c) return std::unexpected(c.error());
                return WithEtag(Response::Json(201, ToJson(*c)), *c)
                    .WithHeader("Location", fmt::format("/api/v1/customers/{}", c->id));
@@ -145,7 +162,9 @@ void RegisterRoutes(http::Server& server, CustomerService& svc) {
                if (!body) return std::unexpected(body.error());
                auto in = ParseInput(*body);
                if (!in) return std::unexpected(in.error());
-               auto c = svc.Update(r.actor, id, *version, *in);
+               auto opts = ParseWriteOptions(r);
+               if (!opts) return std::unexpected(opts.error());
+               auto c = svc.Update(r.actor, id, *version, *in, *opts);
                if (!c) return std::unexpected(c.error());
                return WithEtag(Response::Json(200, ToJson(*c)), *c);
              });

@@ -648,12 +648,18 @@ core::Result<Customer> CustomerService::Load(const core::Actor& actor, int64_t i
   return FromRow(**row);
 }
 
-core::Result<Customer> CustomerService::Create(const core::Actor& actor, const CustomerInput& in) {
+core::Result<Customer> CustomerService::Create(const core::Actor& actor, const CustomerInput& in,
+                                               const WriteOptions& options) {
   if (auto ok = Need(actor, core::Perm::kCustomerCreate, "adding customers"); !ok) {
     return std::unexpected(ok.error());
   }
   Customer c;
   if (auto ok = Apply(actor, in, c, true); !ok) return std::unexpected(ok.error());
+  if (options.duplicates == DuplicatePolicy::kCheck && duplicate_hook_) {
+    if (auto ok = duplicate_hook_->CheckDuplicates(actor, c, nullptr); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
   int64_t now = core::NowMs();
   c.created_by = c.updated_by = actor.user_id;
   c.created_at = c.updated_at = now;
@@ -661,7 +667,9 @@ core::Result<Customer> CustomerService::Create(const core::Actor& actor, const C
   auto id = store_.Insert(ToRow(c), IndexOf(c));
   if (!id) return std::unexpected(id.error());
   c.id = *id;
-  Audit(actor, "customer.create", c.id);
+  Audit(actor, "customer.create", c.id,
+        options.duplicates == DuplicatePolicy::kConfirmed ? json{{"duplicate_confirmed", true}}
+                                                          : json::object());
   MaskCustomer(c);
   return c;
 }
@@ -705,7 +713,8 @@ core::Result<CustomerService::Revealed> CustomerService::Reveal(const core::Acto
 }
 
 core::Result<Customer> CustomerService::Update(const core::Actor& actor, int64_t id,
-                                               int64_t expected_version, const CustomerInput& in) {
+                                               int64_t expected_version, const CustomerInput& in,
+                                               const WriteOptions& options) {
   if (auto ok = Need(actor, core::Perm::kCustomerUpdate, "changing customers"); !ok) {
     return std::unexpected(ok.error());
   }
@@ -719,6 +728,11 @@ core::Result<Customer> CustomerService::Update(const core::Actor& actor, int64_t
   }
   Customer c = *current;
   if (auto ok = Apply(actor, in, c, false); !ok) return std::unexpected(ok.error());
+  if (options.duplicates == DuplicatePolicy::kCheck && duplicate_hook_) {
+    if (auto ok = duplicate_hook_->CheckDuplicates(actor, c, &*current); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
   c.updated_by = actor.user_id;
   c.updated_at = core::NowMs();
   auto outcome = store_.Update(ToRow(c), expected_version, IndexOf(c));
@@ -734,7 +748,9 @@ core::Result<Customer> CustomerService::Update(const core::Actor& actor, int64_t
       break;
   }
   c.version = expected_version + 1;
-  Audit(actor, "customer.update", id, {{"fields", ChangedFields(*current, c)}});
+  json details = {{"fields", ChangedFields(*current, c)}};
+  if (options.duplicates == DuplicatePolicy::kConfirmed) details["duplicate_confirmed"] = true;
+  Audit(actor, "customer.update", id, std::move(details));
   MaskCustomer(c);
   return c;
 }
@@ -843,7 +859,11 @@ core::Result<LookupResult> CustomerService::LookupPhone(const core::Actor& actor
   // Under every key version: rows not re-indexed yet during a rotation are found too.
   std::vector<LookupHit> found;
   for (const std::string& b : bidx_.ComputeAll("phone", info->e164)) {
-    auto part = store_.LookupPhone(b, 50);
+    // Scoped callers ask for their customers only, so that many holders of a shared number
+    // outside their scope cannot push theirs past the limit.
+    auto part = actor.scope == core::Scope::kAll
+                    ? store_.LookupPhone(b, 50)
+                    : store_.LookupPhoneOwnedBy(b, 50, actor.scope_user_ids);
     if (!part) return std::unexpected(part.error());
     for (LookupHit& h : *part) {
       if (std::none_of(found.begin(), found.end(),
@@ -854,11 +874,11 @@ core::Result<LookupResult> CustomerService::LookupPhone(const core::Actor& actor
   }
   std::sort(found.begin(), found.end(),
             [](const LookupHit& a, const LookupHit& b) { return a.id < b.id; });
-  core::Result<std::vector<LookupHit>> hits = std::move(found);
-  // Hits outside the actor's scope are left out. The answer names customers, not their numbers;
-  // the normalised form of the number the caller sent is not masked (they typed it).
-  std::erase_if(*hits, [&](const LookupHit& h) { return !actor.InScope(h.owner_id); });
-  return LookupResult{std::move(*info), std::move(*hits)};
+  // Hits outside the actor's scope are left out (again: the store's owner list is the same
+  // scope). The answer names customers, not their numbers; the normalised form of the number
+  // the caller sent is not masked (they typed it).
+  std::erase_if(found, [&](const LookupHit& h) { return !actor.InScope(h.owner_id); });
+  return LookupResult{std::move(*info), std::move(found)};
 }
 
 core::Result<CustomerService::RotationStep> CustomerService::Reencrypt(const core::Actor& actor,
@@ -892,6 +912,105 @@ core::Result<int64_t> CustomerService::RowsNotOnCurrentKey() {
 
 core::Result<int64_t> CustomerService::RowsOnKey(uint32_t version) {
   return store_.CountOnKey(version);
+}
+
+core::Result<void> CustomerService::ScanAll(
+    const core::Actor& actor, int page, const std::function<void(std::vector<ScanRecord>&&)>& fn) {
+  if (auto ok = Need(actor, core::Perm::kCustomerRead, "reading customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  const std::vector<int64_t>* owner_in =
+      actor.scope == core::Scope::kAll ? nullptr : &actor.scope_user_ids;
+  int64_t after = 0;
+  for (;;) {
+    auto rows = store_.ScanPage(after, page, owner_in);
+    if (!rows) return std::unexpected(rows.error());
+    if (rows->empty()) return core::Ok();
+    after = rows->back().id;
+    const bool last = rows->size() < static_cast<std::size_t>(page);
+    fn(std::move(*rows));
+    if (last) return core::Ok();
+  }
+}
+
+core::Result<std::vector<Customer>> CustomerService::GetUnmasked(const core::Actor& actor,
+                                                                 const std::vector<int64_t>& ids) {
+  if (auto ok = Need(actor, core::Perm::kCustomerRead, "reading customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto rows = store_.GetMany(ids);
+  if (!rows) return std::unexpected(rows.error());
+  std::vector<Customer> out;
+  out.reserve(rows->size());
+  for (const Row& r : *rows) {
+    if (!actor.InScope(r.owner_id)) continue;
+    auto c = FromRow(r);
+    if (!c) return std::unexpected(c.error());
+    out.push_back(std::move(*c));
+  }
+  return out;
+}
+
+core::Result<std::vector<ContactMatch>> CustomerService::ContactMatches(const Customer& c,
+                                                                        const Customer* before) {
+  // The contact points to look up: all on create, those the edit adds on an edit.
+  struct Wanted {
+    std::string field, kind, value;  // value: E.164#extension or the lower-cased address
+  };
+  std::vector<Wanted> wanted;
+  auto phone_key = [](const Phone& p) { return p.info.e164 + "#" + p.info.extension; };
+  for (std::size_t i = 0; i < c.phones.size(); ++i) {
+    const std::string key = phone_key(c.phones[i]);
+    if (before && std::any_of(before->phones.begin(), before->phones.end(),
+                              [&](const Phone& p) { return phone_key(p) == key; })) {
+      continue;
+    }
+    wanted.push_back({"phones[" + std::to_string(i) + "].number", "phone", key});
+  }
+  for (std::size_t i = 0; i < c.emails.size(); ++i) {
+    const std::string key = LowerAscii(c.emails[i].address);
+    if (before && std::any_of(before->emails.begin(), before->emails.end(),
+                              [&](const Email& e) { return LowerAscii(e.address) == key; })) {
+      continue;
+    }
+    wanted.push_back({"emails[" + std::to_string(i) + "].address", "email", key});
+  }
+  std::vector<ContactMatch> out;
+  for (const Wanted& w : wanted) {
+    const std::string indexed =
+        w.kind == "phone" ? w.value.substr(0, w.value.find('#')) : w.value;  // E.164 only
+    std::vector<LookupHit> hits;
+    for (const std::string& b : bidx_.ComputeAll(w.kind, indexed)) {
+      auto part = store_.Holders(w.kind, b, 50);
+      if (!part) return std::unexpected(part.error());
+      for (LookupHit& h : *part) {
+        if (h.id == c.id) continue;
+        if (std::none_of(hits.begin(), hits.end(),
+                         [&](const LookupHit& x) { return x.id == h.id; }))
+          hits.push_back(std::move(h));
+      }
+    }
+    if (hits.empty()) continue;
+    if (w.kind == "phone") {
+      // The index holds the number without its extension: 0335-3051234 转 12 and 转 13 are
+      // two desks, not one number. Compare the stored numbers.
+      std::vector<int64_t> ids;
+      for (const LookupHit& h : hits) ids.push_back(h.id);
+      auto rows = store_.GetMany(ids);
+      if (!rows) return std::unexpected(rows.error());
+      for (const Row& r : *rows) {
+        auto held = FromRow(r);
+        if (!held) return std::unexpected(held.error());
+        if (std::any_of(held->phones.begin(), held->phones.end(),
+                        [&](const Phone& p) { return phone_key(p) == w.value; })) {
+          out.push_back({w.field, w.kind, r.id, r.owner_id});
+        }
+      }
+    } else {
+      for (const LookupHit& h : hits) out.push_back({w.field, w.kind, h.id, h.owner_id});
+    }
+  }
+  return out;
 }
 
 // --- imports ------------------------------------------------------------------------------

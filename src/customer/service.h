@@ -18,6 +18,27 @@
 
 namespace kehu::customer {
 
+// Looks for likely duplicates of a customer about to be written (dedup::DedupService).
+class DuplicateHook {
+ public:
+  virtual ~DuplicateHook() = default;
+  // `c` is the customer as it will be stored (clear values; id 0 on create), `before` the
+  // stored one on an edit (nullptr on create). An error (kConflict with the candidates)
+  // refuses the write.
+  virtual core::Result<void> CheckDuplicates(const core::Actor& actor, const Customer& c,
+                                             const Customer* before) = 0;
+};
+
+// Whether a write looks for duplicates first.
+enum class DuplicatePolicy {
+  kSkip,       // no check (imports and other callers that handle duplicates themselves)
+  kCheck,      // refuse with the hook's kConflict when it finds likely duplicates
+  kConfirmed,  // the user saw the duplicates and saves anyway: no check, noted in the audit trail
+};
+struct WriteOptions {
+  DuplicatePolicy duplicates = DuplicatePolicy::kSkip;
+};
+
 class CustomerService {
  public:
   // All references must outlive the service.
@@ -31,14 +52,16 @@ class CustomerService {
   // the actor's data scope is kNotFound, as if it did not exist. Customers come back masked
   // (customer/mask.h); Reveal gives the clear values.
 
-  // kInvalid with one FieldError per bad field; kConflict when the code is taken.
-  core::Result<Customer> Create(const core::Actor& actor, const CustomerInput& in);
+  // kInvalid with one FieldError per bad field; kConflict when the code is taken, or (with
+  // DuplicatePolicy::kCheck) from the duplicate hook.
+  core::Result<Customer> Create(const core::Actor& actor, const CustomerInput& in,
+                                const WriteOptions& options = {});
   // kNotFound when unknown or in the recycle bin.
   core::Result<Customer> Get(const core::Actor& actor, int64_t id);
   // Applies `in` to the customer at `expected_version`. kPreconditionFailed when the stored
   // version differs (nothing changed); kNotFound when unknown or deleted.
   core::Result<Customer> Update(const core::Actor& actor, int64_t id, int64_t expected_version,
-                                const CustomerInput& in);
+                                const CustomerInput& in, const WriteOptions& options = {});
   // Moves to the recycle bin. kNotFound when unknown or already deleted.
   core::Result<void> Delete(const core::Actor& actor, int64_t id);
   // Takes back from the recycle bin. kNotFound when not there.
@@ -69,6 +92,23 @@ class CustomerService {
   core::Result<RotationStep> Reencrypt(const core::Actor& actor, int64_t after_id, int limit);
   core::Result<int64_t> RowsNotOnCurrentKey();
   core::Result<int64_t> RowsOnKey(uint32_t version);
+
+  // --- for duplicate detection (the dedup module) ---
+  // Installs the hook DuplicatePolicy::kCheck writes call; set once before serving.
+  void SetDuplicateHook(DuplicateHook* hook) { duplicate_hook_ = hook; }
+  // Every live customer in the actor's data scope, in id order, `page` at a time: fn gets
+  // each page. Needs customer.read.
+  core::Result<void> ScanAll(const core::Actor& actor, int page,
+                             const std::function<void(std::vector<ScanRecord>&&)>& fn);
+  // The live customers with these ids that are in the actor's scope (others left out), in id
+  // order, NOT masked: for services that compare contact data and mask what they show.
+  // Needs customer.read.
+  core::Result<std::vector<Customer>> GetUnmasked(const core::Actor& actor,
+                                                  const std::vector<int64_t>& ids);
+  // Live customers other than `c` itself holding one of its phones (same E.164 number and
+  // extension) or emails, in any scope (the caller decides what the actor may learn). On an
+  // edit (`before` set) only contact points the edit adds are looked up.
+  core::Result<std::vector<ContactMatch>> ContactMatches(const Customer& c, const Customer* before);
 
   // --- Imports (customer.import) ---------------------------------------------------------
   // An imported row made ready to store: validated, normalised, encrypted, blind-indexed.
@@ -142,6 +182,7 @@ class CustomerService {
   const phone::Normalizer& phones_;
   const crypto::FieldCipher& cipher_;
   const crypto::BlindIndex& bidx_;
+  DuplicateHook* duplicate_hook_ = nullptr;  // set before serving, then constant
 };
 
 // Built-in field names (custom fields may not reuse them).

@@ -2,6 +2,8 @@
 
 #include "db/params.h"
 
+#include <algorithm>
+
 namespace kehu::customer {
 namespace {
 
@@ -453,6 +455,174 @@ core::Result<std::vector<LookupHit>> CustomerStore::LookupPhone(const std::strin
       if (out.empty() || out.back().id != h.id) out.push_back(std::move(h));
     }
     db_.Done(q.st);
+    return out;
+  });
+}
+
+core::Result<std::vector<LookupHit>> CustomerStore::LookupPhoneOwnedBy(
+    const std::string& bidx, int limit, const std::vector<int64_t>& owner_in) {
+  if (owner_in.empty()) return std::vector<LookupHit>{};
+  return db_.Read([&](soci::session& sql) {
+    soci::statement st(sql);
+    long long id = 0, owner = 0;
+    soci::indicator owner_ind = soci::i_null;
+    std::string name, company, code, label;
+    st.exchange(soci::into(id));
+    st.exchange(soci::into(name));
+    st.exchange(soci::into(company));
+    st.exchange(soci::into(code));
+    st.exchange(soci::into(owner, owner_ind));
+    st.exchange(soci::into(label));
+    db::Params p(st);
+    std::string sql_text =
+        "SELECT c.id, c.name, c.company, COALESCE(c.code, ''), c.owner_id, i.label FROM "
+        "contact_index i JOIN customers c ON c.id = i.customer_id WHERE i.bidx = " +
+        p.Text(bidx) + " AND i.kind = 'phone' AND c.deleted_at IS NULL AND c.owner_id IN (";
+    for (std::size_t i = 0; i < owner_in.size(); ++i) {
+      sql_text += (i ? ", " : "") + p.Number(owner_in[i]);
+    }
+    sql_text += ") ORDER BY i.customer_id LIMIT " + p.Number(limit);
+    st.alloc();
+    st.prepare(sql_text);
+    st.define_and_bind();
+    st.execute(false);
+    std::vector<LookupHit> out;
+    while (st.fetch()) {
+      LookupHit h{id, name, company, code, label, std::nullopt};
+      if (owner_ind == soci::i_ok) h.owner_id = owner;
+      if (out.empty() || out.back().id != h.id) out.push_back(std::move(h));
+    }
+    return out;
+  });
+}
+
+core::Result<std::vector<LookupHit>> CustomerStore::Holders(const std::string& kind,
+                                                            const std::string& bidx, int limit) {
+  return db_.Read([&](soci::session& sql) {
+    std::vector<LookupHit> out;
+    std::string k = kind, b = bidx;
+    int lim = limit;
+    long long id = 0, owner = 0;
+    soci::indicator owner_ind = soci::i_null;
+    std::string name, company, code, label;
+    soci::statement st =
+        (sql.prepare << "SELECT c.id, c.name, c.company, COALESCE(c.code, ''), c.owner_id, "
+                        "i.label FROM contact_index i JOIN customers c ON c.id = i.customer_id "
+                        "WHERE i.bidx = :b AND i.kind = :k AND c.deleted_at IS NULL ORDER BY "
+                        "i.customer_id LIMIT :l",
+         soci::use(b), soci::use(k), soci::use(lim), soci::into(id), soci::into(name),
+         soci::into(company), soci::into(code), soci::into(owner, owner_ind), soci::into(label));
+    st.execute(false);
+    while (st.fetch()) {
+      LookupHit h{id, name, company, code, label, std::nullopt};
+      if (owner_ind == soci::i_ok) h.owner_id = owner;
+      if (out.empty() || out.back().id != h.id) out.push_back(std::move(h));
+    }
+    return out;
+  });
+}
+
+core::Result<std::vector<Row>> CustomerStore::GetMany(const std::vector<int64_t>& ids) {
+  std::vector<int64_t> sorted = ids;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  return db_.Read([&](soci::session& sql) {
+    std::vector<Row> out;
+    constexpr std::size_t kChunk = 500;
+    for (std::size_t from = 0; from < sorted.size(); from += kChunk) {
+      soci::statement st(sql);
+      RowReceiver rr;
+      rr.Bind(st);
+      db::Params p(st);
+      std::string in;
+      for (std::size_t i = from; i < std::min(sorted.size(), from + kChunk); ++i) {
+        in += (in.empty() ? "" : ", ") + p.Number(sorted[i]);
+      }
+      st.alloc();
+      st.prepare(std::string("SELECT ") + kColumns +
+                 " FROM customers c LEFT JOIN users u ON u.id = c.owner_id WHERE c.id IN (" + in +
+                 ") AND c.deleted_at IS NULL ORDER BY c.id");
+      st.define_and_bind();
+      st.execute(false);
+      while (st.fetch()) out.push_back(rr.Take());
+    }
+    return out;
+  });
+}
+
+core::Result<std::vector<ScanRecord>> CustomerStore::ScanPage(
+    int64_t after_id, int limit, const std::vector<int64_t>* owner_in) {
+  return db_.Read([&](soci::session& sql) {
+    std::vector<ScanRecord> out;
+    if (owner_in && owner_in->empty()) return out;
+    // Customers, fetched in bulk.
+    const std::size_t n = static_cast<std::size_t>(std::max(1, limit));
+    std::vector<long long> ids(n), owners(n);
+    std::vector<soci::indicator> owner_ind(n);
+    std::vector<std::string> codes(n), names(n), genders(n), companies(n), provinces(n), cities(n),
+        credits(n), id_bidx(n);
+    {
+      soci::statement st(sql);
+      st.exchange(soci::into(ids));
+      for (auto* v :
+           {&codes, &names, &genders, &companies, &provinces, &cities, &credits, &id_bidx}) {
+        st.exchange(soci::into(*v));
+      }
+      st.exchange(soci::into(owners, owner_ind));
+      db::Params p(st);
+      std::string where = "c.deleted_at IS NULL AND c.id > " + p.Number(after_id);
+      if (owner_in) {
+        where += " AND c.owner_id IN (";
+        for (std::size_t i = 0; i < owner_in->size(); ++i) {
+          where += (i ? ", " : "") + p.Number((*owner_in)[i]);
+        }
+        where += ")";
+      }
+      st.alloc();
+      st.prepare(
+          "SELECT c.id, COALESCE(c.code, ''), c.name, c.gender, c.company, c.province, c.city, "
+          "c.credit_code, c.id_number_bidx, c.owner_id FROM customers c WHERE " +
+          where + " ORDER BY c.id LIMIT " + p.Number(static_cast<int64_t>(n)));
+      st.define_and_bind();
+      if (!st.execute(true)) ids.clear();
+    }
+    out.resize(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      ScanRecord& r = out[i];
+      r.id = ids[i];
+      r.code = std::move(codes[i]);
+      r.name = std::move(names[i]);
+      r.gender = std::move(genders[i]);
+      r.company = std::move(companies[i]);
+      r.province = std::move(provinces[i]);
+      r.city = std::move(cities[i]);
+      r.credit_code = std::move(credits[i]);
+      r.id_number_bidx = std::move(id_bidx[i]);
+      if (owner_ind[i] == soci::i_ok) r.owner_id = owners[i];
+    }
+    if (out.empty()) return out;
+    // Their contact points: one range of ids, merged in by id.
+    long long lo = after_id, hi = out.back().id;
+    constexpr std::size_t kBatch = 5000;
+    std::vector<long long> cid(kBatch);
+    std::vector<std::string> kinds(kBatch), bidx(kBatch);
+    soci::statement st =
+        (sql.prepare << "SELECT customer_id, kind, bidx FROM contact_index WHERE "
+                        "customer_id > :lo AND customer_id <= :hi ORDER BY "
+                        "customer_id",
+         soci::into(cid), soci::into(kinds), soci::into(bidx), soci::use(lo), soci::use(hi));
+    st.execute(false);
+    std::size_t at = 0;
+    while (st.fetch()) {
+      for (std::size_t i = 0; i < cid.size(); ++i) {
+        while (at < out.size() && out[at].id < cid[i]) ++at;
+        if (at == out.size()) break;
+        if (out[at].id == cid[i]) out[at].contacts.push_back({kinds[i], bidx[i]});
+      }
+      cid.resize(kBatch);
+      kinds.resize(kBatch);
+      bidx.resize(kBatch);
+    }
     return out;
   });
 }

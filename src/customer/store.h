@@ -113,6 +113,21 @@ class CustomerStore {
                                       const std::optional<After>& after, int limit);
   // Live customers holding a phone with this blind index.
   core::Result<std::vector<LookupHit>> LookupPhone(const std::string& bidx, int limit);
+  // The same, only customers owned by one of `owner_in` (empty: none), so that a number held by
+  // many customers outside the caller's scope does not push theirs past the limit.
+  core::Result<std::vector<LookupHit>> LookupPhoneOwnedBy(const std::string& bidx, int limit,
+                                                          const std::vector<int64_t>& owner_in);
+  // Live customers holding a contact point of `kind` ("phone", "email") with this blind index,
+  // in id order (phone_label is the contact's label).
+  core::Result<std::vector<LookupHit>> Holders(const std::string& kind, const std::string& bidx,
+                                               int limit);
+  // Live customers with these ids (unknown and deleted ones are left out), in id order.
+  core::Result<std::vector<Row>> GetMany(const std::vector<int64_t>& ids);
+  // Duplicate scan: up to `limit` live customers with an id over `after_id`, in id order, with
+  // the blind indexes of their contact points; when `owner_in` is given, only customers owned
+  // by one of those users.
+  core::Result<std::vector<ScanRecord>> ScanPage(int64_t after_id, int limit,
+                                                 const std::vector<int64_t>* owner_in);
 
   // Runs `fn` in one transaction (write) or without one (a dry run: fn must not write).
   // Exceptions from fn roll back; db::Abort becomes its error.

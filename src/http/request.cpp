@@ -202,6 +202,11 @@ Response Problem(const core::Error& e) {
     }
     j["errors"] = std::move(errs);
   }
+  if (e.extensions() && e.extensions()->is_object()) {
+    for (const auto& [name, value] : e.extensions()->items()) {
+      if (!j.contains(name)) j[name] = value;
+    }
+  }
   Response r = Response::Json(k.status, j);
   r.content_type = "application/problem+json";
   if (e.retry_after_s() > 0) r.WithHeader("Retry-After", std::to_string(e.retry_after_s()));

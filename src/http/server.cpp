@@ -185,19 +185,19 @@ Response Server::Handle(const restinio::request_handle_t& req, Access access,
   } catch (const std::exception& e) {
     return Problem(core::Error::BadRequest("malformed query string"));
   }
-  if (access == Access::kAuthenticated) {
+  if (access != Access::kPublic) {
     bool ok = false;
-    Response denied = Authenticate(r, ok);
+    Response denied = Authenticate(r, access, ok);
     if (!ok) return denied;
   }
-  if (r.method == "POST" && r.Header("idempotency-key") && access == Access::kAuthenticated) {
+  if (r.method == "POST" && r.Header("idempotency-key") && access != Access::kPublic) {
     return WithIdempotency(r, handler);
   }
   auto result = handler(r);
   return result ? std::move(*result) : Problem(result.error());
 }
 
-Response Server::Authenticate(Request& r, bool& ok) {
+Response Server::Authenticate(Request& r, Access access, bool& ok) {
   ok = false;
   core::Result<user::Authenticated> auth =
       std::unexpected(core::Error::Unauthenticated("log in or send an API token"));
@@ -228,6 +228,12 @@ Response Server::Authenticate(Request& r, bool& ok) {
         core::Error::Forbidden("your role may not work from this address (" + r.remote_ip + ")");
     e.mutable_details().push_back({"ip", "not_allowed", r.remote_ip});
     return Problem(e);
+  }
+  if (auth->mfa_enrollment_required && access != Access::kAuthenticatedEnrolling) {
+    return Problem(core::Error(
+        core::Code::kForbidden,
+        "your role requires two-step verification: enrol on 我的安全 (POST /auth/mfa/enroll) first",
+        {{"mfa", "mfa/enrollment_required", "two-step verification must be set up first"}}));
   }
   r.csrf_token = auth->csrf_token;
   ok = true;

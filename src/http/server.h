@@ -38,6 +38,9 @@ struct ServerOptions {
 enum class Access {
   kPublic,         // no authentication
   kAuthenticated,  // session cookie (+ CSRF token on writes) or Bearer API token
+  // As kAuthenticated, and also open to a session that must enrol in MFA first (its role
+  // requires it); every other route answers such a session 403 mfa/enrollment_required.
+  kAuthenticatedEnrolling,
 };
 
 using Handler = std::function<core::Result<Response>(Request&)>;
@@ -96,7 +99,7 @@ class Server {
                                                Exec exec, Handler handler, std::size_t max_body);
   Response Handle(const restinio::request_handle_t& req, Access access, const Handler& handler,
                   std::size_t max_body);
-  Response Authenticate(Request& r, bool& ok);
+  Response Authenticate(Request& r, Access access, bool& ok);
   Response WithIdempotency(Request& r, const Handler& handler);
   void Send(const restinio::request_handle_t& req, const Response& resp);
   void LoadWebDir();

@@ -18,10 +18,13 @@ nlohmann::json ToJson(const User& u) {
           {"team_id", u.team_id ? nlohmann::json(*u.team_id) : nlohmann::json(nullptr)},
           {"active", u.active},
           {"created_at", core::FormatTime(u.created_at)},
-          {"version", u.version}};
+          {"version", u.version},
+          {"mfa_enabled", u.mfa_enabled}};
 }
 
-namespace {
+std::string CookieAttrs(bool secure_cookies) {
+  return std::string("; Path=/; HttpOnly; SameSite=Strict") + (secure_cookies ? "; Secure" : "");
+}
 
 nlohmann::json ActorJson(const core::Actor& a, const User* u) {
   nlohmann::json j = u ? ToJson(*u)
@@ -32,11 +35,15 @@ nlohmann::json ActorJson(const core::Actor& a, const User* u) {
                                         {"team_id", nullptr},
                                         {"active", true},
                                         {"created_at", core::FormatTime(0)},
-                                        {"version", 1}};
+                                        {"version", 1},
+                                        {"mfa_enabled", false}};
   j["permissions"] = a.perms.Names();
   j["scope"] = std::string(core::ScopeName(a.scope));
+  j["mfa_required"] = a.mfa_required;
   return j;
 }
+
+namespace {
 
 // Reads a user body: string members, team_id (integer or null) and active (boolean).
 core::Result<UserChange> ParseUserBody(const nlohmann::json& body,
@@ -108,12 +115,27 @@ core::Result<std::map<std::string, std::string>> Strings(const nlohmann::json& b
 
 }  // namespace
 
+Response LoginAnswer(const LoginResult& login, bool secure_cookies) {
+  if (login.mfa) {
+    // The password was right; no session until the second factor is (POST /auth/login/mfa).
+    return Response::Json(200, {{"mfa_required", true},
+                                {"mfa_token", login.mfa->token},
+                                {"expires_at", core::FormatTime(login.mfa->expires_at)}});
+  }
+  return Response::Json(200, {{"user", ActorJson(login.actor, &login.user)},
+                              {"csrf_token", login.csrf_token},
+                              {"new_device", login.new_device},
+                              {"mfa_required", false},
+                              {"mfa_enrollment_required", login.mfa_enrollment_required}})
+      .WithHeader("Set-Cookie", "kehu_session=" + login.session_token +
+                                    CookieAttrs(secure_cookies) + "; Max-Age=604800");
+}
+
 void RegisterRoutes(http::Server& server, UserService& svc, bool secure_cookies) {
-  const std::string cookie_attrs =
-      std::string("; Path=/; HttpOnly; SameSite=Strict") + (secure_cookies ? "; Secure" : "");
+  const std::string cookie_attrs = CookieAttrs(secure_cookies);
 
   server.Add(restinio::http_method_post(), epr::path_to_params("/api/v1/auth/login"),
-             Access::kPublic, [&svc, cookie_attrs](Request& r) -> core::Result<Response> {
+             Access::kPublic, [&svc, secure_cookies](Request& r) -> core::Result<Response> {
                auto body = r.JsonObject();
                if (!body) return std::unexpected(body.error());
                auto f = Strings(*body, {"username", "password"});
@@ -121,15 +143,12 @@ void RegisterRoutes(http::Server& server, UserService& svc, bool secure_cookies)
                auto login = svc.Login((*f)["username"], (*f)["password"], r.remote_ip,
                                       r.Header("user-agent") ? *r.Header("user-agent") : "");
                if (!login) return std::unexpected(login.error());
-               return Response::Json(200, {{"user", ActorJson(login->actor, &login->user)},
-                                           {"csrf_token", login->csrf_token},
-                                           {"new_device", login->new_device}})
-                   .WithHeader("Set-Cookie", "kehu_session=" + login->session_token + cookie_attrs +
-                                                 "; Max-Age=604800");
+               return LoginAnswer(*login, secure_cookies);
              });
 
   server.Add(restinio::http_method_post(), epr::path_to_params("/api/v1/auth/logout"),
-             Access::kAuthenticated, [&svc, cookie_attrs](Request& r) -> core::Result<Response> {
+             Access::kAuthenticatedEnrolling,
+             [&svc, cookie_attrs](Request& r) -> core::Result<Response> {
                if (auto token = r.Cookie("kehu_session")) {
                  if (auto done = svc.Logout(r.actor, *token); !done)
                    return std::unexpected(done.error());
@@ -139,8 +158,8 @@ void RegisterRoutes(http::Server& server, UserService& svc, bool secure_cookies)
              });
 
   server.AddInline(
-      restinio::http_method_get(), epr::path_to_params("/api/v1/auth/me"), Access::kAuthenticated,
-      [&svc](Request& r) -> core::Result<Response> {
+      restinio::http_method_get(), epr::path_to_params("/api/v1/auth/me"),
+      Access::kAuthenticatedEnrolling, [&svc](Request& r) -> core::Result<Response> {
         auto u = svc.Get(r.actor, r.actor.user_id);
         return Response::Json(
             200, {{"user", ActorJson(r.actor, u ? &*u : nullptr)},

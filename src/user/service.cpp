@@ -171,10 +171,7 @@ core::Result<User> UserService::Update(const core::Actor& actor, int64_t id,
     Audit(actor, "user.update", id, std::move(d));
   }
   // Their cached authentications carry the old role; drop them all.
-  {
-    std::unique_lock lock(cache_mu_);
-    std::erase_if(cache_, [&](const auto& kv) { return kv.second.auth.actor.user_id == id; });
-  }
+  Forget(id);
   return saved;
 }
 
@@ -280,21 +277,57 @@ core::Result<LoginResult> UserService::Login(const std::string& username,
   }
   auto actor = ActorFor(u.id);
   if (!actor) return std::unexpected(actor.error());
-  actor->ip = ip;
   if (!access::IpAllowed(actor->ip_allow, ip)) {
-    Audit(*actor, "auth.login_refused", u.id, {{"reason", "address not in the role's allow-list"}});
-    core::Error e = core::Error::Forbidden("your role may not log in from this address (" + ip +
-                                           "); ask an administrator");
-    e.mutable_details().push_back({"ip", "not_allowed", ip});
-    return std::unexpected(std::move(e));
+    actor->ip = ip;
+    return std::unexpected(RefuseAddress(*actor, ip));
   }
-  (void)store_.ClearFailures(AccountKey(username));
-  LoginResult r{u, crypto::RandomToken(32), crypto::RandomToken(24), *actor, false};
+  if (u.mfa_enabled) {
+    // The password was right; the session waits for the second factor.
+    const int64_t now = core::NowMs();
+    MfaChallenge c{crypto::RandomToken(32), now + kMfaChallengeMs};
+    auto ok = store_.InsertMfaChallenge(crypto::TokenHash(c.token), u.id, now, c.expires_at);
+    if (!ok) return std::unexpected(ok.error());
+    LoginResult r;
+    r.user = u;
+    r.mfa = std::move(c);
+    return r;
+  }
+  return FinishLogin(u, ip, user_agent);
+}
+
+core::Error UserService::RefuseAddress(const core::Actor& actor, const std::string& ip) {
+  Audit(actor, "auth.login_refused", actor.user_id,
+        {{"reason", "address not in the role's allow-list"}});
+  core::Error e = core::Error::Forbidden("your role may not log in from this address (" + ip +
+                                         "); ask an administrator");
+  e.mutable_details().push_back({"ip", "not_allowed", ip});
+  return e;
+}
+
+core::Result<LoginResult> UserService::FinishLogin(const User& u, const std::string& ip,
+                                                   const std::string& user_agent,
+                                                   nlohmann::json details) {
+  bool mfa_enabled = false;
+  auto actor = ActorFor(u.id, &mfa_enabled);
+  if (!actor) return std::unexpected(actor.error());
+  actor->ip = ip;
+  if (!access::IpAllowed(actor->ip_allow, ip)) return std::unexpected(RefuseAddress(*actor, ip));
+  (void)store_.ClearFailures(AccountKey(u.username));
+  LoginResult r;
+  r.user = u;
+  r.user.mfa_enabled = mfa_enabled;
+  r.session_token = crypto::RandomToken(32);
+  r.csrf_token = crypto::RandomToken(24);
+  r.actor = *actor;
+  r.mfa_enrollment_required = actor->mfa_required && !mfa_enabled;
   int64_t now = core::NowMs();
   auto ok = store_.InsertSession(crypto::TokenHash(r.session_token), u.id, r.csrf_token, now,
                                  now + policy_.idle_timeout_ms, ip, user_agent.substr(0, 300));
   if (!ok) return std::unexpected(ok.error());
-  Audit(*actor, "auth.login", u.id, {{"user_agent", user_agent.substr(0, 200)}});
+  if (!details.is_object()) details = nlohmann::json::object();
+  details["user_agent"] = user_agent.substr(0, 200);
+  if (r.mfa_enrollment_required) details["mfa_enrollment_required"] = true;
+  Audit(*actor, "auth.login", u.id, std::move(details));
   // A browser is known by its user agent without version numbers, so that an update of the
   // browser or the system does not count as a new device.
   std::string family;
@@ -312,6 +345,11 @@ core::Result<LoginResult> UserService::Login(const std::string& username,
     }
   }
   return r;
+}
+
+void UserService::Forget(int64_t user_id) {
+  std::unique_lock lock(cache_mu_);
+  std::erase_if(cache_, [&](const auto& kv) { return kv.second.auth.actor.user_id == user_id; });
 }
 
 core::Result<std::vector<SessionInfo>> UserService::Sessions(const core::Actor& actor,
@@ -389,11 +427,12 @@ core::Result<void> UserService::Logout(const core::Actor& actor, const std::stri
   return done;
 }
 
-core::Result<core::Actor> UserService::ActorFor(int64_t user_id) {
+core::Result<core::Actor> UserService::ActorFor(int64_t user_id, bool* mfa_enabled) {
   auto u = store_.FindById(user_id);
   if (!u) return std::unexpected(u.error());
   if (!*u || !(*u)->active) return std::unexpected(core::Error::Unauthenticated("user inactive"));
   const User& user = **u;
+  if (mfa_enabled) *mfa_enabled = user.mfa_enabled;
   core::Actor a;
   a.user_id = user.id;
   a.username = user.username;
@@ -421,7 +460,8 @@ core::Result<Authenticated> UserService::AuthenticateSession(const std::string& 
     (void)store_.DeleteSession(hash);
     return std::unexpected(core::Error::Unauthenticated("session expired or unknown"));
   }
-  auto actor = ActorFor(ss.user_id);
+  bool mfa_enabled = false;
+  auto actor = ActorFor(ss.user_id, &mfa_enabled);
   if (!actor) return std::unexpected(actor.error());
   if (now - ss.last_seen_at > kTouchEveryMs) {
     int64_t deadline =
@@ -429,6 +469,7 @@ core::Result<Authenticated> UserService::AuthenticateSession(const std::string& 
     (void)store_.TouchSession(hash, now, deadline);
   }
   Authenticated a{*actor, true, ss.csrf_token};
+  a.mfa_enrollment_required = actor->mfa_required && !mfa_enabled;
   CachePut(key, a, now);
   return a;
 }

@@ -53,8 +53,18 @@ class UserService {
 
   // kUnauthenticated with the same message for an unknown user and a wrong password; the time
   // taken does not tell them apart either (a dummy hash is verified for unknown users).
+  // For a user with MFA on, a right password starts no session: the result carries only
+  // `user` and an MfaChallenge (valid kMfaChallengeMs, for MfaService::CompleteLogin), and the
+  // name's failed-login count stays until the code is right too.
   core::Result<LoginResult> Login(const std::string& username, const std::string& password,
                                   const std::string& ip, const std::string& user_agent);
+  // Starts the session of a user whose every factor was checked: clears the name's failed
+  // logins, applies the role's IP allow-list, records auth.login (with `details`) and the
+  // device. For Login and MfaService::CompleteLogin.
+  core::Result<LoginResult> FinishLogin(const User& u, const std::string& ip,
+                                        const std::string& user_agent,
+                                        nlohmann::json details = nlohmann::json::object());
+  static constexpr int64_t kMfaChallengeMs = 5LL * 60 * 1000;
   core::Result<void> Logout(const core::Actor& actor, const std::string& session_token);
 
   // The actor's own sessions (or, with user.admin, another user's); `current_hash` marks the
@@ -84,9 +94,18 @@ class UserService {
   core::Result<std::vector<ApiToken>> ListTokens(const core::Actor& actor);
   core::Result<void> DeleteToken(const core::Actor& actor, int64_t token_id);
 
-  // The actor of an active user, with the role's permissions and scope as they are now (a
-  // background job acting for the user who started it). kUnauthenticated when inactive.
-  core::Result<core::Actor> ActorFor(int64_t user_id);
+  // Failed-login throttling by login name and address (LoginPolicy), also for second-factor
+  // codes. CheckThrottle: kRateLimited (with Retry-After) while the name or the address is
+  // blocked. CountFailure: counts one failure for both (and raises the lock alerts).
+  core::Result<void> CheckThrottle(const std::string& username, const std::string& ip);
+  void CountFailure(const std::string& username, const std::string& ip);
+  // Drops this server's cached authentications of the user (after their MFA or role changed).
+  void Forget(int64_t user_id);
+
+  // The actor of an active user, with the role's permissions and scope as they are now (also
+  // for a background job acting for the user who started it); `mfa_enabled` (when given)
+  // receives whether they have MFA on. kUnauthenticated when inactive.
+  core::Result<core::Actor> ActorFor(int64_t user_id, bool* mfa_enabled = nullptr);
 
  private:
   struct CacheEntry {
@@ -97,9 +116,8 @@ class UserService {
   void CachePut(const std::string& key, const Authenticated& a, int64_t now);
   void CacheErase(const std::string& key);
 
-  // kRateLimited (with Retry-After) while the name or the address is blocked.
-  core::Result<void> CheckThrottle(const std::string& username, const std::string& ip);
-  void CountFailure(const std::string& username, const std::string& ip);
+  // Records a login refused by the role's IP allow-list; the error to answer.
+  core::Error RefuseAddress(const core::Actor& actor, const std::string& ip);
   void Audit(const core::Actor& actor, const char* action, int64_t user_id,
              nlohmann::json details = nlohmann::json::object());
   core::Result<void> ValidateRoleTeam(const std::string& role, std::optional<int64_t> team_id,

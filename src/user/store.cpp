@@ -8,17 +8,19 @@ struct UserRow {
   long long id = 0;
   std::string username, display_name, role, password_hash;
   int active = 0;
-  long long created_at = 0, team_id = 0, version = 1;
+  long long created_at = 0, team_id = 0, version = 1, mfa = 0;
   soci::indicator team_ind = soci::i_null;
   User ToUser() const {
-    User u{id, username, display_name, role, active != 0, created_at, std::nullopt, version};
+    User u{id,         username,     display_name, role,    active != 0,
+           created_at, std::nullopt, version,      mfa != 0};
     if (team_ind == soci::i_ok) u.team_id = team_id;
     return u;
   }
 };
 
 constexpr const char* kUserColumns =
-    "id, username, display_name, role, active, created_at, team_id, version";
+    "id, username, display_name, role, active, created_at, team_id, version, "
+    "(SELECT COUNT(*) FROM user_mfa m WHERE m.user_id = users.id AND m.enabled_at IS NOT NULL)";
 
 }  // namespace
 
@@ -71,6 +73,29 @@ CREATE TABLE known_devices (
   last_seen_at BIGINT NOT NULL,
   PRIMARY KEY (user_id, ip, user_agent)
 )
+)SQL"},
+          {10, "MFA: TOTP secrets, recovery codes, half-done logins", R"SQL(
+CREATE TABLE user_mfa (
+  user_id BIGINT PRIMARY KEY REFERENCES users(id),
+  secret TEXT NOT NULL,
+  enabled_at BIGINT,
+  last_step BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE mfa_recovery_codes (
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  code_hash TEXT NOT NULL,
+  used_at BIGINT,
+  PRIMARY KEY (user_id, code_hash)
+);
+CREATE TABLE mfa_challenges (
+  token_hash TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX mfa_challenges_user ON mfa_challenges(user_id)
 )SQL"}};
 }
 
@@ -91,7 +116,7 @@ core::Result<User> UserStore::Insert(const NewUser& u, const std::string& passwo
            "updated_at, team_id) VALUES (:u, :d, :p, :r, 1, :c, :c2, :t) RETURNING id",
         soci::use(u.username), soci::use(u.display_name), soci::use(password_hash),
         soci::use(u.role), soci::use(ts), soci::use(ts), soci::use(team, team_ind), soci::into(id);
-    return User{id, u.username, u.display_name, u.role, true, now, u.team_id, 1};
+    return User{id, u.username, u.display_name, u.role, true, now, u.team_id, 1, false};
   });
 }
 
@@ -102,7 +127,7 @@ core::Result<std::optional<User>> UserStore::FindById(int64_t id) {
     sql << "SELECT " << kUserColumns << " FROM users WHERE id = :id", soci::use(lid),
         soci::into(r.id), soci::into(r.username), soci::into(r.display_name), soci::into(r.role),
         soci::into(r.active), soci::into(r.created_at), soci::into(r.team_id, r.team_ind),
-        soci::into(r.version);
+        soci::into(r.version), soci::into(r.mfa);
     if (!sql.got_data()) return std::nullopt;
     return r.ToUser();
   });
@@ -115,7 +140,8 @@ core::Result<std::optional<std::pair<User, std::string>>> UserStore::FindForLogi
     sql << "SELECT " << kUserColumns << ", password_hash FROM users WHERE username = :u",
         soci::use(username), soci::into(r.id), soci::into(r.username), soci::into(r.display_name),
         soci::into(r.role), soci::into(r.active), soci::into(r.created_at),
-        soci::into(r.team_id, r.team_ind), soci::into(r.version), soci::into(r.password_hash);
+        soci::into(r.team_id, r.team_ind), soci::into(r.version), soci::into(r.mfa),
+        soci::into(r.password_hash);
     if (!sql.got_data()) return std::nullopt;
     return std::make_pair(r.ToUser(), r.password_hash);
   });
@@ -125,10 +151,11 @@ core::Result<std::vector<User>> UserStore::List() {
   return db_.Read([&](soci::session& sql) {
     std::vector<User> out;
     UserRow r;
-    soci::statement st = (sql.prepare << "SELECT " << kUserColumns << " FROM users ORDER BY id",
-                          soci::into(r.id), soci::into(r.username), soci::into(r.display_name),
-                          soci::into(r.role), soci::into(r.active), soci::into(r.created_at),
-                          soci::into(r.team_id, r.team_ind), soci::into(r.version));
+    soci::statement st =
+        (sql.prepare << "SELECT " << kUserColumns << " FROM users ORDER BY id", soci::into(r.id),
+         soci::into(r.username), soci::into(r.display_name), soci::into(r.role),
+         soci::into(r.active), soci::into(r.created_at), soci::into(r.team_id, r.team_ind),
+         soci::into(r.version), soci::into(r.mfa));
     st.execute();
     while (st.fetch()) out.push_back(r.ToUser());
     return out;
@@ -412,6 +439,54 @@ core::Result<std::vector<std::string>> UserStore::DeleteSessions(int64_t user_id
       sql << "DELETE FROM sessions WHERE token_hash = :h", soci::use(h);
     }
     return gone;
+  });
+}
+
+core::Result<void> UserStore::InsertMfaChallenge(const std::string& token_hash, int64_t user_id,
+                                                 int64_t now, int64_t expires_at) {
+  return db_.Write([&](soci::session& sql) {
+    long long uid = user_id, ts = now, exp = expires_at;
+    sql << "DELETE FROM mfa_challenges WHERE expires_at < :t", soci::use(ts);
+    sql << "INSERT INTO mfa_challenges (token_hash, user_id, created_at, expires_at, failures) "
+           "VALUES (:h, :u, :t, :e, 0)",
+        soci::use(token_hash), soci::use(uid), soci::use(ts), soci::use(exp);
+  });
+}
+
+core::Result<std::optional<StoredChallenge>> UserStore::FindMfaChallenge(
+    const std::string& token_hash) {
+  return db_.Read([&](soci::session& sql) -> std::optional<StoredChallenge> {
+    long long uid = 0, exp = 0;
+    int failures = 0;
+    sql << "SELECT user_id, expires_at, failures FROM mfa_challenges WHERE token_hash = :h",
+        soci::use(token_hash), soci::into(uid), soci::into(exp), soci::into(failures);
+    if (!sql.got_data()) return std::nullopt;
+    return StoredChallenge{uid, exp, failures};
+  });
+}
+
+core::Result<int64_t> UserStore::FailMfaChallenge(const std::string& token_hash,
+                                                  int64_t max_failures) {
+  return db_.Write([&](soci::session& sql) -> int64_t {
+    sql << "UPDATE mfa_challenges SET failures = failures + 1 WHERE token_hash = :h",
+        soci::use(token_hash);
+    int failures = 0;
+    sql << "SELECT failures FROM mfa_challenges WHERE token_hash = :h", soci::use(token_hash),
+        soci::into(failures);
+    if (!sql.got_data()) return max_failures;
+    if (failures >= max_failures) {
+      sql << "DELETE FROM mfa_challenges WHERE token_hash = :h", soci::use(token_hash);
+    }
+    return failures;
+  });
+}
+
+core::Result<bool> UserStore::TakeMfaChallenge(const std::string& token_hash) {
+  return db_.Write([&](soci::session& sql) {
+    soci::statement st =
+        (sql.prepare << "DELETE FROM mfa_challenges WHERE token_hash = :h", soci::use(token_hash));
+    st.execute(true);
+    return st.get_affected_rows() > 0;
   });
 }
 

@@ -39,6 +39,13 @@ struct Device {
   int64_t first_seen_at = 0, last_seen_at = 0;
 };
 
+// A login that passed the password and waits for the second factor.
+struct StoredChallenge {
+  int64_t user_id = 0;
+  int64_t expires_at = 0;
+  int64_t failures = 0;  // wrong codes sent with it so far
+};
+
 struct SessionInfo {
   std::string token_hash;  // the API shows a prefix as the session's id
   std::string ip, user_agent;
@@ -104,6 +111,16 @@ class UserStore {
   // returns the hashes deleted.
   core::Result<std::vector<std::string>> DeleteSessions(int64_t user_id,
                                                         const std::string& hash_prefix);
+
+  // Half-done logins (MFA). Inserting one also drops every expired one.
+  core::Result<void> InsertMfaChallenge(const std::string& token_hash, int64_t user_id, int64_t now,
+                                        int64_t expires_at);
+  // nullopt when unknown (or already taken).
+  core::Result<std::optional<StoredChallenge>> FindMfaChallenge(const std::string& token_hash);
+  // Counts one wrong code; at `max_failures` the challenge is deleted. Returns the count.
+  core::Result<int64_t> FailMfaChallenge(const std::string& token_hash, int64_t max_failures);
+  // Deletes the challenge; true when it was still there, so only one request can finish it.
+  core::Result<bool> TakeMfaChallenge(const std::string& token_hash);
 
  private:
   db::Database& db_;

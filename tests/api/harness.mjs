@@ -448,9 +448,10 @@ export function expectProblem(res, status, opts = {}) {
   return p;
 }
 
-// Creates a customer (must succeed) and returns it.
-export async function createCustomer(client, body, what = '') {
-  const res = await client.post('/customers', body);
+// Creates a customer (must succeed) and returns it. confirmDuplicate: save even when another
+// customer has the same phone or email (?confirm_duplicate=true; otherwise that is a 409).
+export async function createCustomer(client, body, what = '', { confirmDuplicate = false } = {}) {
+  const res = await client.post('/customers', body, confirmDuplicate ? { query: { confirm_duplicate: true } } : {});
   expectStatus(res, 201, what || `create ${JSON.stringify(body).slice(0, 120)}`);
   return res.body;
 }

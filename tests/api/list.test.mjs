@@ -222,7 +222,9 @@ describe('customer lists', () => {
     let m1; let m2; let f;
     before(async () => {
       m1 = await createCustomer(admin, { name: '来电甲', company: '甲公司', code: 'KH-L1', phones: [{ number: '+86 138-0013-8000', label: '手机' }] });
-      m2 = await createCustomer(admin, { name: '来电乙', phones: [{ number: '010-6552 9988', label: '办公' }, { number: '13800138000', label: '私人' }] });
+      // Two customers with one mobile, on purpose (caller ID lists both).
+      m2 = await createCustomer(admin, { name: '来电乙', phones: [{ number: '010-6552 9988', label: '办公' }, { number: '13800138000', label: '私人' }] },
+        '', { confirmDuplicate: true });
       f = await createCustomer(admin, { name: '来电丙', phones: [{ number: '(0335) 305-1234', label: '办公' }] });
     });
 

@@ -92,7 +92,7 @@ describe('openapi.yaml', () => {
   }
   it('User rejects a password hash key', () => {
     const v = schemaValidator('User');
-    const u = { id: 1, username: 'admin', display_name: '管理员', role: 'admin', team_id: null, active: true, created_at: '2026-11-22T15:14:08.123Z', version: 1 };
+    const u = { id: 1, username: 'admin', display_name: '管理员', role: 'admin', team_id: null, active: true, created_at: '2026-11-22T15:14:08.123Z', version: 1, mfa_enabled: false };
     assert.ok(v(u), JSON.stringify(v.errors));
     assert.equal(v({ ...u, password_hash: 'x' }), false);
   });

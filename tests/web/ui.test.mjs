@@ -394,10 +394,11 @@ test('audit log: the customer.create entry is there, the chain verifies, and it 
   await pickOption(page, page.locator('[data-test="audit-action"]'), '客户')
   assert.equal((await filtered).status(), 200)
   await page.waitForURL(/action=customer\./)
-  const created = page.locator('[data-test="audit-table"] .el-table__row', {
-    has: page.locator('[data-action="customer.create"]'),
-    hasText: `客户 #${id}`,
-  })
+  // The row of that customer: by its link (text such as "客户 #1" next to "127.0.0.1" would
+  // also contain "客户 #11").
+  const created = page
+    .locator('[data-test="audit-table"] .el-table__row', { has: page.locator('[data-action="customer.create"]') })
+    .filter({ has: page.locator(`a[href="/customers/${id}"]`) })
   await created.getByText('新建客户').waitFor()
   assert.equal(
     await page.locator('[data-test="audit-table"] [data-action^="auth."]').count(),
@@ -533,7 +534,7 @@ test('my security: a weak new password is refused on its input, a good one is ta
   await page.locator('[data-test="user-menu"]').click()
   await page.locator('[data-test="menu-security"]:visible').click()
   await page.waitForURL(/\/security$/)
-  await page.locator('[data-test="mfa-placeholder"]', { hasText: '即将推出' }).waitFor()
+  await page.locator('[data-test="mfa-card"] [data-test="mfa-status"]', { hasText: '未开启' }).waitFor()
   await page.locator('[data-test="session-row"][data-current="1"]').waitFor()
   await page.locator('[data-test="device-row"]').first().waitFor()
 

@@ -40,6 +40,18 @@ configureHttp({
         redirecting = false
       })
   },
+  onMfaEnrollmentRequired: () => {
+    // The role started requiring two-step verification while the user was working.
+    if (redirecting) return
+    redirecting = true
+    void auth
+      .fetchMe()
+      .then(() => router.replace({ name: 'security' }))
+      .catch(() => {})
+      .finally(() => {
+        redirecting = false
+      })
+  },
 })
 
 app.use(router)

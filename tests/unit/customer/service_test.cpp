@@ -290,6 +290,35 @@ TEST_F(CustomerServiceTest, OwnScopeHidesOtherRepsCustomersEverywhere) {
   EXPECT_TRUE(Fields(moved.error()).contains("owner_id"));
 }
 
+TEST_F(CustomerServiceTest, CallerIdFindsOwnCustomerBehindManyOthersHoldingTheNumber) {
+  // A company switchboard: 60 customers of another rep share it, then one of rep_'s.
+  core::Actor other = MakeActor("switchboard-rep", "sales", std::nullopt);
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(svc_->Create(other, Input({{"name", "总机" + std::to_string(i)},
+                                           {"phones", {"0335-3051234"}}}))
+                    .has_value());
+  }
+  auto mine = svc_->Create(rep_, Input({{"name", "我的客户"}, {"phones", {"0335 305 1234"}}}));
+  ASSERT_TRUE(mine.has_value());
+  auto hits = svc_->LookupPhone(rep_, "03353051234");
+  ASSERT_TRUE(hits.has_value());
+  ASSERT_EQ(hits->items.size(), 1u) << "only rep_'s own customer, found past the other 60";
+  EXPECT_EQ(hits->items[0].id, mine->id);
+  EXPECT_EQ(svc_->LookupPhone(other, "03353051234")->items.size(), 50u) << "capped at 50";
+}
+
+TEST_F(CustomerServiceTest, AWholeGetAnswerSentBackAsPatchIsAccepted) {
+  auto c = svc_->Create(rep_, Input({{"name", "回传"}, {"phones", {"13800138000"}}}));
+  ASSERT_TRUE(c.has_value());
+  json answer = ToJson(*c);
+  ASSERT_TRUE(answer.contains("masked"));
+  auto in = ParseInput(answer);
+  ASSERT_TRUE(in.has_value()) << in.error().message();
+  auto saved = svc_->Update(rep_, c->id, c->version, *in);
+  ASSERT_TRUE(saved.has_value()) << saved.error().message();
+  EXPECT_EQ(Clear(c->id).phones.at(0).info.e164, "+8613800138000");
+}
+
 TEST_F(CustomerServiceTest, TeamScopeCoversSubTeams) {
   const core::Actor admin = core::Actor::LocalAdmin();
   auto north = access_->CreateTeam(admin, "华北区", std::nullopt);

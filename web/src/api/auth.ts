@@ -47,12 +47,16 @@ export interface User {
   active: boolean
   created_at: string
   version: number
+  /** Two-step verification (TOTP) is on. */
+  mfa_enabled: boolean
 }
 
 /** The logged-in user as GET /auth/me describes it: with what the role allows. */
 export interface Me extends User {
   permissions: string[]
   scope: Scope
+  /** The role requires two-step verification; without it the session may only enrol. */
+  mfa_required: boolean
 }
 
 /** Answer of /auth/me (and of login). */
@@ -62,14 +66,27 @@ export interface Session {
   csrf_token: string | null
 }
 
-/** Answer of POST /auth/login. */
-export interface LoginAnswer extends Session {
+/** Answer of POST /auth/login (and /auth/login/mfa) when the session has started. */
+export interface LoginSessionAnswer extends Session {
   /**
    * First login of this user from this browser (user agent) and address, when they had
    * logged in before from elsewhere: the UI tells them, in case it was not them.
    */
   new_device: boolean
+  mfa_required: false
+  /** The role requires MFA and the user has none: this session may only enrol. */
+  mfa_enrollment_required: boolean
 }
+
+/** Answer of POST /auth/login when the password was right and a code is needed. */
+export interface MfaChallengeAnswer {
+  mfa_required: true
+  /** For POST /auth/login/mfa; valid five minutes. */
+  mfa_token: string
+  expires_at: string
+}
+
+export type LoginAnswer = LoginSessionAnswer | MfaChallengeAnswer
 
 /** One login session (a browser that is logged in), as /auth/sessions lists them. */
 export interface LoginSession {
@@ -110,6 +127,15 @@ export interface LoginInput {
  */
 export function login(input: LoginInput): Promise<LoginAnswer> {
   return request<LoginAnswer>('POST', '/auth/login', { body: input })
+}
+
+/**
+ * POST /auth/login/mfa — the second step: a 6-digit code from the app or a recovery code.
+ * 401 with `errors[0].code` `wrong` / `reused` (field `code`) or `expired` (field
+ * `mfa_token`: sign in with the password again); 429 after repeated wrong codes.
+ */
+export function loginMfa(mfaToken: string, code: string): Promise<LoginSessionAnswer> {
+  return request<LoginSessionAnswer>('POST', '/auth/login/mfa', { body: { mfa_token: mfaToken, code } })
 }
 
 /** POST /auth/logout — 204, cookie cleared. */

@@ -163,14 +163,22 @@ export function getCustomer(id: number): Promise<Customer> {
   return request<Customer>('GET', `/customers/${id}`)
 }
 
-/** POST /customers — `name` is required. */
-export function createCustomer(body: CustomerWrite, idempotencyKey?: string): Promise<Customer> {
-  return request<Customer>('POST', '/customers', { body, idempotencyKey })
+/**
+ * POST /customers — `name` is required. 409 with `duplicates` when another customer holds one
+ * of the numbers or emails, unless `confirmDuplicate` (see api/dedup.ts duplicateWarning).
+ */
+export function createCustomer(body: CustomerWrite, idempotencyKey?: string, confirmDuplicate = false): Promise<Customer> {
+  const query = confirmDuplicate ? { confirm_duplicate: true } : undefined
+  return request<Customer>('POST', '/customers', { body, idempotencyKey, query })
 }
 
-/** PATCH /customers/{id} with If-Match: version — 412 when someone else changed it. */
-export function updateCustomer(id: number, version: number, body: CustomerWrite): Promise<Customer> {
-  return request<Customer>('PATCH', `/customers/${id}`, { body, ifMatch: version })
+/**
+ * PATCH /customers/{id} with If-Match: version — 412 when someone else changed it; 409 when a
+ * number or email it adds is another customer's, unless `confirmDuplicate`.
+ */
+export function updateCustomer(id: number, version: number, body: CustomerWrite, confirmDuplicate = false): Promise<Customer> {
+  const query = confirmDuplicate ? { confirm_duplicate: true } : undefined
+  return request<Customer>('PATCH', `/customers/${id}`, { body, ifMatch: version, query })
 }
 
 /** DELETE /customers/{id} — moves it to the recycle bin. */

@@ -17,6 +17,8 @@ export interface Problem {
   status: number
   detail?: string
   errors?: FieldError[]
+  /** Extension members of the answer (RFC 9457), e.g. `duplicates` of a 409. */
+  [extension: string]: unknown
 }
 
 /** Problem `type` values the client makes up itself (the server never sends these). */
@@ -79,13 +81,19 @@ interface HttpHooks {
   onUnauthenticated: () => void
   /** Fetches a fresh CSRF token (GET /auth/me); used to retry a write once after a 403 csrf. */
   refreshCsrf: () => Promise<string | null>
+  /** Called when a request answers 403 `mfa/enrollment_required` (the role requires MFA). */
+  onMfaEnrollmentRequired: () => void
 }
 
 let hooks: HttpHooks = {
   csrfToken: () => null,
   onUnauthenticated: () => {},
   refreshCsrf: async () => null,
+  onMfaEnrollmentRequired: () => {},
 }
+
+/** The error code of a 403 for a session that has to set up two-step verification first. */
+export const MFA_ENROLLMENT_REQUIRED = 'mfa/enrollment_required'
 
 export function configureHttp(h: Partial<HttpHooks>): void {
   hooks = { ...hooks, ...h }
@@ -106,7 +114,7 @@ export function buildUrl(path: string, query?: Query): string {
 }
 
 /** Paths whose 401 is an answer, not an expired session. */
-const AUTH_PATHS = new Set(['/auth/login', '/auth/me'])
+const AUTH_PATHS = new Set(['/auth/login', '/auth/login/mfa', '/auth/me'])
 
 /** `Retry-After` in seconds (the delta form; an HTTP date is converted), or null. */
 function retryAfterOf(res: Response): number | null {
@@ -129,6 +137,7 @@ async function readProblem(res: Response): Promise<Problem> {
     try {
       const p = JSON.parse(text) as Partial<Problem>
       return {
+        ...p,
         type: typeof p.type === 'string' ? p.type : 'about:blank',
         title: typeof p.title === 'string' ? p.title : res.statusText,
         status: typeof p.status === 'number' ? p.status : res.status,
@@ -173,12 +182,21 @@ async function send(method: Method, path: string, opts: RequestOptions): Promise
   }
 }
 
+function noteEnrollmentRequired(problem: Problem): void {
+  if (problem.status === 403 && problem.errors?.some((e) => e.code === MFA_ENROLLMENT_REQUIRED)) {
+    hooks.onMfaEnrollmentRequired()
+  }
+}
+
 export async function request<T>(method: Method, path: string, opts: RequestOptions = {}): Promise<T> {
   let res = await send(method, path, opts)
   if (res.status === 403 && method !== 'GET') {
     const problem = await readProblem(res)
     const err = new ApiError(problem, retryAfterOf(res))
-    if (err.kind !== 'csrf') throw err
+    if (err.kind !== 'csrf') {
+      noteEnrollmentRequired(problem)
+      throw err
+    }
     // The session may have been renewed in another tab: fetch the current token, retry once.
     const fresh = await hooks.refreshCsrf().catch(() => null)
     if (!fresh) throw err
@@ -187,6 +205,7 @@ export async function request<T>(method: Method, path: string, opts: RequestOpti
   if (!res.ok) {
     const problem = await readProblem(res)
     if (res.status === 401 && !AUTH_PATHS.has(path)) hooks.onUnauthenticated()
+    noteEnrollmentRequired(problem)
     throw new ApiError(problem, retryAfterOf(res))
   }
   if (res.status === 204) return undefined as T

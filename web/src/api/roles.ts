@@ -19,6 +19,8 @@ export interface Role {
    * may log in and work from; empty = anywhere. The server stores them normalised.
    */
   ip_allow: string[]
+  /** Users of this role must use two-step verification (those without it can only enrol). */
+  mfa_required: boolean
 }
 
 export interface RoleCreate {
@@ -29,7 +31,9 @@ export interface RoleCreate {
   reveal_quota: number
 }
 
-export type RoleUpdate = Partial<Pick<Role, 'name' | 'permissions' | 'scope' | 'reveal_quota' | 'ip_allow'>>
+export type RoleUpdate = Partial<
+  Pick<Role, 'name' | 'permissions' | 'scope' | 'reveal_quota' | 'ip_allow' | 'mfa_required'>
+>
 
 /** GET /roles — user.admin. */
 export function listRoles(): Promise<{ items: Role[] }> {

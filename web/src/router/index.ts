@@ -65,6 +65,12 @@ const routes: RouteRecordRaw[] = [
         meta: { title: 'recycle.title', menu: 'recycle-bin', perm: 'customer.delete' },
       },
       {
+        path: 'duplicates',
+        name: 'duplicates',
+        component: () => import('@/views/dedup/DuplicatesView.vue'),
+        meta: { title: 'dedup.title', menu: 'duplicates', perm: 'customer.merge' },
+      },
+      {
         path: 'fields',
         name: 'fields',
         component: () => import('@/views/fields/FieldsView.vue'),
@@ -155,6 +161,11 @@ router.beforeEach(async (to) => {
   }
   if (!auth.isLoggedIn) {
     return { name: 'login', query: to.fullPath === '/' ? {} : { redirect: to.fullPath } }
+  }
+  // The role requires two-step verification and the user has none: the session may only
+  // enrol, on 我的安全.
+  if (auth.mfaEnrollmentRequired && to.name !== 'security') {
+    return { name: 'security' }
   }
   // A page the role does not allow (an old bookmark, a role changed meanwhile): the
   // customer list rather than a page of 403s.

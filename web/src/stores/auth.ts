@@ -23,7 +23,13 @@ export const useAuthStore = defineStore('auth', () => {
   }
 
   function setSession(s: authApi.Session): void {
-    user.value = { ...s.user, permissions: s.user.permissions ?? [], scope: s.user.scope ?? 'own' }
+    user.value = {
+      ...s.user,
+      permissions: s.user.permissions ?? [],
+      scope: s.user.scope ?? 'own',
+      mfa_enabled: s.user.mfa_enabled === true,
+      mfa_required: s.user.mfa_required === true,
+    }
     csrfToken.value = s.csrf_token
   }
 
@@ -48,15 +54,36 @@ export const useAuthStore = defineStore('auth', () => {
     }
   }
 
+  /** The role requires MFA and the user has none yet: the session may only enrol. */
+  const mfaEnrollmentRequired = computed(() => !!user.value && user.value.mfa_required && !user.value.mfa_enabled)
+
   /**
    * Logs in; the answer carries the user with permissions and scope, so no /auth/me
-   * follows. Returns whether this is a new device for the user (the caller tells them).
+   * follows. When the user has MFA on, no session starts yet: the result carries the token
+   * for completeMfa(). Otherwise it says whether this is a new device (the caller tells them).
    */
-  async function login(username: string, password: string): Promise<{ newDevice: boolean }> {
+  async function login(
+    username: string,
+    password: string,
+  ): Promise<{ newDevice: boolean; mfaToken: string | null }> {
     const s = await authApi.login({ username, password })
+    if (s.mfa_required) return { newDevice: false, mfaToken: s.mfa_token }
+    setSession(s)
+    checked.value = true
+    return { newDevice: s.new_device === true, mfaToken: null }
+  }
+
+  /** The second step of a login: a code from the app or a recovery code. */
+  async function completeMfa(mfaToken: string, code: string): Promise<{ newDevice: boolean }> {
+    const s = await authApi.loginMfa(mfaToken, code)
     setSession(s)
     checked.value = true
     return { newDevice: s.new_device === true }
+  }
+
+  /** After enrolling or turning MFA off: the user (and what the session may do) as it is now. */
+  function setMfaEnabled(on: boolean): void {
+    if (user.value) user.value = { ...user.value, mfa_enabled: on }
   }
 
   async function logout(): Promise<void> {
@@ -67,5 +94,19 @@ export const useAuthStore = defineStore('auth', () => {
     }
   }
 
-  return { user, csrfToken, checked, isLoggedIn, can, setSession, clear, fetchMe, login, logout }
+  return {
+    user,
+    csrfToken,
+    checked,
+    isLoggedIn,
+    mfaEnrollmentRequired,
+    can,
+    setSession,
+    clear,
+    fetchMe,
+    login,
+    completeMfa,
+    setMfaEnabled,
+    logout,
+  }
 })

@@ -14,7 +14,9 @@ const REFUSED_IP = /\(([0-9a-fA-F.:]+)\)/
  * The login page: signs in, then goes where the user was heading. Failed logins are told
  * apart: wrong name or password (401), too many failures (429, with a countdown from
  * Retry-After), an address the role does not allow (403). A login from a new device is
- * followed by a notice that leads to the security page.
+ * followed by a notice that leads to the security page. For a user with two-step
+ * verification the password step is followed by the code step (POST /auth/login/mfa): a
+ * 6-digit code from the app, or a recovery code.
  */
 export function useLogin() {
   const { t } = useI18n()
@@ -25,6 +27,12 @@ export function useLogin() {
 
   const form = reactive({ username: '', password: '' })
   const submitting = ref(false)
+  /** Which step the page shows: the password, or the second factor. */
+  const step = ref<'password' | 'code'>('password')
+  const mfaToken = ref('')
+  const code = ref('')
+  /** The code step asks for a recovery code instead of the app's 6 digits. */
+  const useRecovery = ref(false)
   /** Why the last attempt failed (other than throttling). */
   const failure = ref('')
   const expired = ref(route.query.expired === '1')
@@ -82,7 +90,21 @@ export function useLogin() {
         return
       }
     }
-    if (e instanceof ApiError && e.status === 401) {
+    const codeError = e instanceof ApiError ? e.fieldErrors[0]?.code : undefined
+    if (step.value === 'code' && e instanceof ApiError && e.status === 401) {
+      if (codeError === 'expired') {
+        // The five minutes are over (or the code step failed too often): the password again.
+        step.value = 'password'
+        mfaToken.value = ''
+        failure.value = t('mfa.loginExpired')
+      } else if (codeError === 'reused') {
+        failure.value = t('mfa.codeReused')
+      } else {
+        failure.value = useRecovery.value ? t('mfa.recoveryWrong') : t('mfa.codeWrong')
+      }
+    } else if (step.value === 'code' && e instanceof ApiError && e.status === 422) {
+      failure.value = t('mfa.codeRequired')
+    } else if (e instanceof ApiError && e.status === 401) {
       failure.value = t('login.badCredentials')
     } else if (e instanceof ApiError && e.status === 403 && e.kind !== 'csrf') {
       const ip = REFUSED_IP.exec(e.problem.detail ?? '')?.[1]
@@ -120,6 +142,13 @@ export function useLogin() {
     })
   }
 
+  async function signedIn(newDevice: boolean): Promise<void> {
+    stopTimer()
+    lockedUntil.value = 0
+    await router.replace(safeRedirect())
+    if (newDevice) noticeNewDevice()
+  }
+
   /** Signs in; `valid` is the form's own check (required inputs). */
   async function submit(valid: () => Promise<boolean>): Promise<void> {
     failure.value = ''
@@ -127,11 +156,19 @@ export function useLogin() {
     if (!(await valid())) return
     submitting.value = true
     try {
-      const { newDevice } = await auth.login(form.username.trim(), form.password)
-      stopTimer()
-      lockedUntil.value = 0
-      await router.replace(safeRedirect())
-      if (newDevice) noticeNewDevice()
+      const { newDevice, mfaToken: token } = await auth.login(form.username.trim(), form.password)
+      if (token) {
+        // Right password; now the code.
+        stopTimer()
+        lockedUntil.value = 0
+        mfaToken.value = token
+        code.value = ''
+        useRecovery.value = false
+        step.value = 'code'
+        form.password = ''
+        return
+      }
+      await signedIn(newDevice)
     } catch (e) {
       lockedUntil.value = 0
       stopTimer()
@@ -142,5 +179,60 @@ export function useLogin() {
     }
   }
 
-  return { form, submitting, error, alertType, expired, submit }
+  /** The second step: the app's code or a recovery code. */
+  async function submitCode(): Promise<void> {
+    if (submitting.value) return
+    failure.value = ''
+    const typed = code.value.replace(/\s+/g, '')
+    if (!typed) {
+      failure.value = useRecovery.value ? t('mfa.recoveryRequired') : t('mfa.codeRequired')
+      return
+    }
+    if (!useRecovery.value && !/^\d{6}$/.test(typed)) {
+      failure.value = t('mfa.codeFormat')
+      return
+    }
+    submitting.value = true
+    try {
+      const { newDevice } = await auth.completeMfa(mfaToken.value, typed)
+      mfaToken.value = ''
+      await signedIn(newDevice)
+    } catch (e) {
+      lockedUntil.value = 0
+      stopTimer()
+      explain(e)
+      code.value = ''
+    } finally {
+      submitting.value = false
+    }
+  }
+
+  function toggleRecovery(): void {
+    useRecovery.value = !useRecovery.value
+    code.value = ''
+    failure.value = ''
+  }
+
+  /** Back to the password (another account, or the phone is not at hand). */
+  function backToPassword(): void {
+    step.value = 'password'
+    mfaToken.value = ''
+    code.value = ''
+    failure.value = ''
+  }
+
+  return {
+    form,
+    submitting,
+    error,
+    alertType,
+    expired,
+    step,
+    code,
+    useRecovery,
+    submit,
+    submitCode,
+    toggleRecovery,
+    backToPassword,
+  }
 }

@@ -22,6 +22,7 @@ import { useAuthStore } from '@/stores/auth'
 import { useFieldsStore } from '@/stores/fields'
 import { useUsersStore } from '@/stores/users'
 import { useErrors } from '@/composables/useErrors'
+import { duplicateWarning, type DuplicateWarning } from '@/api/dedup'
 import { EMAIL_LABEL_SUGGESTIONS, PHONE_LABEL_SUGGESTIONS } from '@/constants'
 
 /** What the phone row below its input says about the number typed. */
@@ -287,6 +288,9 @@ export function useCustomerForm(id: Ref<number | undefined>) {
   const errors = ref<Record<string, string>>({})
   /** Problems that belong to no visible input. */
   const generalErrors = ref<string[]>([])
+  /** Other customers with the same number or email (the 409 of a save), until 仍然保存. */
+  const duplicate = shallowRef<DuplicateWarning | null>(null)
+  let duplicateBody = ''
   const fields = computed(() => fieldsStore.fields)
 
   let snapshot = ''
@@ -468,35 +472,64 @@ export function useCustomerForm(id: Ref<number | undefined>) {
     await load()
   }
 
-  async function save(): Promise<void> {
+  /** Marks the phone and email rows another customer holds (from a duplicate warning). */
+  function markDuplicateRows(w: DuplicateWarning, built: Built): void {
+    const out: Record<string, string> = {}
+    const taken = [...w.matches.flatMap((m) => m.matched), ...w.outOfScope]
+    for (const path of taken) {
+      const m = /^(phones|emails)\[(\d+)\]/.exec(path)
+      if (!m) continue
+      const rowKey = (m[1] === 'phones' ? built.phoneRows : built.emailRows)[Number(m[2])]
+      if (rowKey === undefined) continue
+      out[m[1] === 'phones' ? `phone:${rowKey}:number` : `email:${rowKey}:address`] = t('dedup.form.rowTaken')
+    }
+    errors.value = out
+  }
+
+  /**
+   * Saves; `confirmDuplicate` after the user saw the duplicate warning (仍然保存). A 409 with
+   * duplicates shows the warning instead of an error.
+   */
+  async function save(confirmDuplicate = false): Promise<void> {
     if (saving.value) return
     if (!validateLocally()) {
       ElMessage.error(t('form.fixErrors'))
       return
     }
     const built = build(model, fields.value)
+    const bodyJson = JSON.stringify(built.body)
+    // Confirming only counts for what the warning was about.
+    const confirm = confirmDuplicate && duplicate.value !== null && bodyJson === duplicateBody
     saving.value = true
     try {
       let saved: Customer
       const c = original.value
       if (c) {
         const patch = diff(built.body, c, fields.value)
-        saved = Object.keys(patch).length ? await updateCustomer(c.id, c.version, patch) : c
+        saved = Object.keys(patch).length ? await updateCustomer(c.id, c.version, patch, confirm) : c
         ElMessage.success(t('form.saved'))
       } else {
-        // The same body keeps its key, so a retried submit cannot create the customer twice.
-        const bodyJson = JSON.stringify(built.body)
-        if (bodyJson !== lastBody) {
+        // The same body keeps its key, so a retried submit cannot create the customer twice;
+        // a confirmed save is a new request (the refused one keeps its 409 under its key).
+        if (bodyJson !== lastBody || confirm) {
           lastBody = bodyJson
           lastKey = newIdempotencyKey()
         }
-        saved = await createCustomer(built.body, lastKey)
+        saved = await createCustomer(built.body, lastKey, confirm)
         ElMessage.success(t('form.created'))
       }
       done = true
+      duplicate.value = null
       await router.replace({ name: 'customer', params: { id: saved.id } })
     } catch (e) {
-      if (e instanceof ApiError && e.status === 412) {
+      const dup = duplicateWarning(e)
+      if (dup) {
+        duplicate.value = dup
+        duplicateBody = bodyJson
+        generalErrors.value = []
+        markDuplicateRows(dup, built)
+        ElMessage.warning(t('dedup.form.toast'))
+      } else if (e instanceof ApiError && e.status === 412) {
         await confirmReload()
       } else if (e instanceof ApiError && e.fieldErrors.length > 0) {
         applyFieldErrors(e, built)
@@ -508,6 +541,16 @@ export function useCustomerForm(id: Ref<number | undefined>) {
     } finally {
       saving.value = false
     }
+  }
+
+  /** 仍然保存: the same body again, confirming the duplicate. */
+  function saveAnyway(): Promise<void> {
+    return save(true)
+  }
+
+  /** 返回修改: hides the warning, keeps the marks on the rows. */
+  function dismissDuplicate(): void {
+    duplicate.value = null
   }
 
   function cancel(): void {
@@ -531,8 +574,11 @@ export function useCustomerForm(id: Ref<number | undefined>) {
     saving,
     errors,
     generalErrors,
+    duplicate,
     load,
     save,
+    saveAnyway,
+    dismissDuplicate,
     cancel,
     addPhone,
     removePhone,

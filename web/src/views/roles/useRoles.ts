@@ -21,6 +21,7 @@ export interface RoleDraft {
   permissions: string[]
   scope: Scope
   reveal_quota: number
+  mfa_required: boolean
 }
 
 interface NewRole {
@@ -36,7 +37,12 @@ const ADMIN_LOCKED_PERMISSION = 'user.admin'
 const KEY_PATTERN = /^[a-z][a-z0-9_]{1,31}$/
 
 function draftOf(r: Role): RoleDraft {
-  return { permissions: [...r.permissions], scope: r.scope, reveal_quota: r.reveal_quota }
+  return {
+    permissions: [...r.permissions],
+    scope: r.scope,
+    reveal_quota: r.reveal_quota,
+    mfa_required: r.mfa_required === true,
+  }
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) =>
@@ -77,7 +83,12 @@ export function useRoles() {
   function isDirty(r: Role): boolean {
     const d = drafts[r.id]
     if (!d) return false
-    return !sameSet(d.permissions, r.permissions) || d.scope !== r.scope || d.reveal_quota !== r.reveal_quota
+    return (
+      !sameSet(d.permissions, r.permissions) ||
+      d.scope !== r.scope ||
+      d.reveal_quota !== r.reveal_quota ||
+      d.mfa_required !== (r.mfa_required === true)
+    )
   }
 
   const anyDirty = computed(() => roles.value.some((r) => isDirty(r)))
@@ -168,7 +179,20 @@ export function useRoles() {
     if (!sameSet(d.permissions, r.permissions)) patch.permissions = [...d.permissions]
     if (d.scope !== r.scope) patch.scope = d.scope
     if (d.reveal_quota !== r.reveal_quota) patch.reveal_quota = d.reveal_quota
+    if (d.mfa_required !== (r.mfa_required === true)) patch.mfa_required = d.mfa_required
     if (Object.keys(patch).length === 0) return
+    if (patch.mfa_required && auth.user?.role === r.key && !auth.user.mfa_enabled) {
+      // Saving sends the admin to set up two-step verification before anything else.
+      try {
+        await ElMessageBox.confirm(t('roles.mfaSelfWarning'), t('roles.mfaRequired'), {
+          type: 'warning',
+          confirmButtonText: t('common.save'),
+          cancelButtonText: t('common.cancel'),
+        })
+      } catch {
+        return
+      }
+    }
     saving.value = r.id
     delete roleErrors[r.id]
     try {
