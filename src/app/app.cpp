@@ -14,6 +14,8 @@
 #include "dedup/routes.h"
 #include "field/routes.h"
 #include "http/server.h"
+#include "importer/routes.h"
+#include "jobs/runner.h"
 #include "user/routes.h"
 
 namespace kehu::app {
@@ -66,6 +68,9 @@ core::Result<void> ResolveConfig(Config& c, const std::set<std::string>& set) {
       if (!set.contains("max_body")) {
         if (auto v = t["max_body"].value<int64_t>(); v && *v > 0) c.max_body = *v;
       }
+      if (!set.contains("max_upload")) {
+        if (auto v = t["max_upload"].value<int64_t>(); v && *v > 0) c.max_upload = *v;
+      }
       if (!set.contains("workers")) {
         if (auto v = t["workers"].value<int64_t>(); v && *v > 0) c.workers = *v;
       }
@@ -106,8 +111,9 @@ core::Result<void> ResolveConfig(Config& c, const std::set<std::string>& set) {
 
 std::vector<db::Migration> AllMigrations() {
   std::vector<db::Migration> all;
-  for (auto part : {user::Migrations(), customer::Migrations(), field::Migrations(),
-                    idempotency::Migrations(), access::Migrations(), audit::Migrations()}) {
+  for (auto part :
+       {user::Migrations(), customer::Migrations(), field::Migrations(), idempotency::Migrations(),
+        access::Migrations(), audit::Migrations(), jobs::Migrations(), importer::Migrations()}) {
     all.insert(all.end(), part.begin(), part.end());
   }
   return all;
@@ -163,6 +169,14 @@ core::Result<std::unique_ptr<App>> App::Open(const Config& config, std::size_t p
       *a->customers, *a->audit, std::clamp(std::thread::hardware_concurrency(), 2u, 4u));
   a->customers->SetDuplicateHook(a->dedup.get());
   a->idempotency = std::make_unique<idempotency::IdempotencyStore>(*a->db);
+  auto node = jobs::NodeId(config.data_dir);
+  if (!node) return std::unexpected(node.error());
+  a->node = *node;
+  a->job_store = std::make_unique<jobs::JobStore>(*a->db);
+  a->import_store = std::make_unique<importer::ImportStore>(*a->db);
+  a->imports = std::make_unique<importer::ImportService>(
+      *a->import_store, *a->job_store, *a->customers, *a->fields, *a->users, *a->audit, *a->cipher,
+      config.data_dir, a->node);
   return a;
 }
 
@@ -182,6 +196,7 @@ core::Result<void> Serve(App& app) {
     return std::unexpected(core::Error::BadRequest("--listen has a bad port: " + c.listen));
   }
   opts.max_body = c.max_body;
+  opts.max_upload = c.max_upload;
   opts.workers = c.workers;
   opts.io_threads = c.io_threads;
   opts.web_dir = c.web_dir;
@@ -209,6 +224,11 @@ core::Result<void> Serve(App& app) {
   customer::RegisterRoutes(server, *app.customers);
   dedup::RegisterRoutes(server, *app.dedup);
   audit::RegisterRoutes(server, *app.audit);
+  // Background jobs of this data directory (imports), resumed after a restart.
+  jobs::Runner runner(*app.job_store, "server:" + app.node);
+  runner.Register(importer::kJobKind,
+                  [&app](jobs::JobContext& ctx) { return app.imports->Run(ctx); });
+  importer::RegisterRoutes(server, *app.imports, [&runner] { runner.Wake(); });
 
   (void)app.idempotency->Expire(core::NowMs() - 24LL * 3600 * 1000);
   auto count = app.users->Count();
@@ -216,10 +236,13 @@ core::Result<void> Serve(App& app) {
     spdlog::warn("no users yet; create the first administrator with:  kehu user add --admin NAME");
   }
   KeyWatcher watcher(app);
-  return server.Run([&](const std::string& url) {
+  runner.Start();
+  auto served = server.Run([&](const std::string& url) {
     spdlog::info("kehu {} listening on {} (database {}, data {})", KEHU_VERSION, url,
                  app.db->url_for_log(), c.data_dir);
   });
+  runner.Stop();  // a running job stops after its current batch and resumes at the next start
+  return served;
 }
 
 KeyWatcher::KeyWatcher(App& app) : app_(app) {

@@ -16,6 +16,8 @@
 #include "dedup/service.h"
 #include "field/service.h"
 #include "idempotency/store.h"
+#include "importer/service.h"
+#include "jobs/store.h"
 #include "phone/normalizer.h"
 #include "user/mfa.h"
 #include "user/service.h"
@@ -28,6 +30,7 @@ struct Config {
   std::string database;  // default sqlite:<data_dir>/kehu.db
   std::string listen = "127.0.0.1:8080";
   std::size_t max_body = 1 << 20;
+  std::size_t max_upload = 64 << 20;  // imported files
   std::string default_region = "CN";
   std::string web_dir;  // default: the built web UI next to the sources or the binary
   std::size_t workers = 8;
@@ -70,6 +73,10 @@ class App {
   std::unique_ptr<customer::CustomerService> customers;
   std::unique_ptr<dedup::DedupService> dedup;  // also the customers' duplicate hook
   std::unique_ptr<idempotency::IdempotencyStore> idempotency;
+  std::string node;  // jobs::NodeId of the data directory
+  std::unique_ptr<jobs::JobStore> job_store;
+  std::unique_ptr<importer::ImportStore> import_store;
+  std::unique_ptr<importer::ImportService> imports;
 
  private:
   App(Config c, crypto::KeyRing k) : config(std::move(c)), keys(std::move(k)) {}

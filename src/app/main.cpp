@@ -11,6 +11,7 @@
 #include "app/app.h"
 #include "audit/cli.h"
 #include "dedup/cli.h"
+#include "importer/cli.h"
 #include "user/model.h"
 
 namespace {
@@ -83,6 +84,10 @@ int main(int argc, char** argv) {
       ->envname("KEHU_LISTEN");
   serve->add_option("--max-body", config.max_body, "largest request body in bytes [1048576]")
       ->envname("KEHU_MAX_BODY");
+  serve
+      ->add_option("--max-upload", config.max_upload,
+                   "largest imported file (upload) in bytes [67108864]")
+      ->envname("KEHU_MAX_UPLOAD");
   serve->add_option("--web-dir", config.web_dir, "built web UI directory")->envname("KEHU_WEB_DIR");
   serve
       ->add_option("--session-idle-minutes", config.session_idle_minutes,
@@ -187,6 +192,7 @@ int main(int argc, char** argv) {
 
   auto audit_cmds = kehu::audit::AddCommands(cli);
   auto dedup_cmds = kehu::dedup::AddCommands(cli);
+  auto import_cmds = kehu::importer::AddCommands(cli);
 
   CLI11_PARSE(cli, argc, argv);
   if (quiet) spdlog::set_level(spdlog::level::warn);
@@ -198,6 +204,7 @@ int main(int argc, char** argv) {
   }
   if (serve->count("--listen")) given.insert("listen");
   if (serve->count("--max-body")) given.insert("max_body");
+  if (serve->count("--max-upload")) given.insert("max_upload");
   if (serve->count("--web-dir")) given.insert("web_dir");
   if (serve->count("--workers")) given.insert("workers");
   for (const char* opt : {"--session-idle-minutes", "--session-max-hours", "--login-lock-after",
@@ -215,7 +222,7 @@ int main(int argc, char** argv) {
 
   const bool serving = serve->parsed();
   if (!serving) spdlog::set_level(quiet ? spdlog::level::warn : spdlog::level::warn);
-  auto opened = App::Open(config, serving ? config.workers + 2 : 2);
+  auto opened = App::Open(config, serving ? config.workers + 4 : 6);
   if (!opened) return Fail(opened.error());
   App& app = **opened;
   const auto admin_actor = kehu::core::Actor::LocalAdmin();
@@ -318,6 +325,10 @@ int main(int argc, char** argv) {
   }
   if (auto code = kehu::audit::RunCommands(*audit_cmds, *app.audit)) return *code;
   if (auto code = kehu::dedup::RunCommands(*dedup_cmds, *app.dedup)) return *code;
+  if (auto code =
+          kehu::importer::RunCommands(*import_cmds, *app.imports, *app.job_store, *app.users)) {
+    return *code;
+  }
   if (keys_status->parsed()) {
     auto ring = kehu::crypto::KeyRing::LoadOrCreate(app.config.key_file);
     if (!ring) return Fail(ring.error());

@@ -144,6 +144,30 @@ core::Result<CustomerInput> ParseInput(const json& body) {
         emails.push_back(std::move(ei));
       }
       in.emails = std::move(emails);
+    } else if (key == "tags") {
+      if (v.is_null()) {
+        in.tags = std::vector<std::string>();
+      } else if (!v.is_array()) {
+        wrong(key, "a list of strings");
+      } else {
+        std::vector<std::string> tags;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          if (v[i].is_string()) {
+            tags.push_back(v[i].get<std::string>());
+          } else {
+            wrong("tags[" + std::to_string(i) + "]", "a string");
+          }
+        }
+        in.tags = std::move(tags);
+      }
+    } else if (key == "quality_issues") {
+      // [] or null: the open data-quality issues are dealt with. Anything else is the list
+      // echoed back from a GET and is ignored (issues are raised by imports only).
+      if (v.is_null() || (v.is_array() && v.empty())) {
+        in.clear_quality_issues = true;
+      } else if (!v.is_array()) {
+        wrong(key, "[] (to clear the issues)");
+      }
     } else if (key == "custom") {
       if (v.is_null()) {
         in.custom = json::object();
@@ -174,7 +198,18 @@ json PhoneToJson(const Phone& p) {
           {"valid", i.valid}};
 }
 
+json QualityToJson(const QualityIssue& q) {
+  return {{"field", q.field},
+          {"code", q.code},
+          {"message", q.message},
+          {"raw", q.raw},
+          {"column", NullIfEmpty(q.column)},
+          {"at", core::FormatTime(q.at)}};
+}
+
 json ToJson(const Customer& c) {
+  json issues = json::array();
+  for (const QualityIssue& q : c.quality_issues) issues.push_back(QualityToJson(q));
   json phones = json::array();
   for (const Phone& p : c.phones) phones.push_back(PhoneToJson(p));
   json emails = json::array();
@@ -199,6 +234,8 @@ json ToJson(const Customer& c) {
           {"stage", c.stage},
           {"notes", NullIfEmpty(c.notes)},
           {"custom", c.custom},
+          {"tags", c.tags},
+          {"quality_issues", issues},
           {"created_by", c.created_by},
           {"created_at", core::FormatTime(c.created_at)},
           {"updated_by", c.updated_by},

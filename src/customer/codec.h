@@ -11,6 +11,7 @@ namespace kehu::customer {
 // Checks JSON shape and types; unknown keys and wrong types are FieldErrors (422).
 core::Result<CustomerInput> ParseInput(const nlohmann::json& body);
 nlohmann::json ToJson(const Customer& c);
+nlohmann::json QualityToJson(const QualityIssue& q);
 nlohmann::json PhoneToJson(const Phone& p);
 nlohmann::json LookupToJson(const LookupResult& r);
 

@@ -49,6 +49,32 @@ std::string MaskIdNumber(std::string_view id) {
          std::string(id.substr(id.size() - 4));
 }
 
+std::string MaskRaw(std::string_view field, std::string_view raw) {
+  if (raw.empty()) return std::string(raw);
+  if (field == "phones") {
+    // Digits hidden in the middle, other characters kept: "1380013800" -> "138***3800".
+    const std::string d = Digits(raw);
+    const std::string hidden = HideMiddle(d);
+    std::string out;
+    std::size_t k = 0;
+    for (char ch : raw) {
+      if (ch >= '0' && ch <= '9' && k < hidden.size()) {
+        out.push_back(hidden[k++]);
+      } else {
+        out.push_back(ch);
+      }
+    }
+    return out;
+  }
+  if (field == "emails") {
+    if (raw.find('@') != std::string_view::npos) return MaskEmail(raw);
+    return std::string(raw.substr(0, 1)) + "***";
+  }
+  if (field == "id_number") return MaskIdNumber(raw);
+  if (field == "address") return "****";
+  return std::string(raw);
+}
+
 void MaskCustomer(Customer& c) {
   for (Phone& ph : c.phones) {
     phone::PhoneInfo& i = ph.info;
@@ -65,6 +91,7 @@ void MaskCustomer(Customer& c) {
   for (Email& e : c.emails) e.address = MaskEmail(e.address);
   if (!c.id_number.empty()) c.id_number = MaskIdNumber(c.id_number);
   if (!c.address.empty()) c.address = "****";
+  for (QualityIssue& q : c.quality_issues) q.raw = MaskRaw(q.field, q.raw);
   c.masked = true;
 }
 

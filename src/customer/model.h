@@ -1,6 +1,7 @@
 // Customers and their contact points.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +29,23 @@ inline constexpr const char* kStages[] = {"potential", "intent",  "won",
                                           "active",    "dormant", "churned"};
 inline constexpr const char* kGenders[] = {"male", "female", "unknown"};
 
+// A value that could not be stored as given (an import keeps such values instead of dropping
+// them): flagged on the customer for staff to fix in the 数据质量 queue. Changing the field
+// through the normal edit clears its issues.
+struct QualityIssue {
+  std::string field;    // "phones", "emails", "id_number", "gender", "custom.budget", …
+  std::string code;     // too_short, invalid_email, invalid_checksum, invalid_choice, …
+  std::string message;  // English, as the API's field errors
+  std::string raw;      // the value exactly as it came (personal data: encrypted at rest)
+  std::string column;   // the header of the file's column it came from; "" when unknown
+  int64_t at = 0;       // epoch ms when flagged
+  int index = -1;       // phones/emails: position in the input list (not stored)
+};
+
+// Tags: short labels, at most kMaxTags of at most kMaxTagLength characters each.
+inline constexpr std::size_t kMaxTags = 50;
+inline constexpr std::size_t kMaxTagLength = 30;
+
 // Optional text fields are empty strings when unset (sent as null).
 struct Customer {
   int64_t id = 0;
@@ -47,6 +65,8 @@ struct Customer {
   std::string stage = "potential";
   std::string notes;
   nlohmann::json custom = nlohmann::json::object();
+  std::vector<std::string> tags;
+  std::vector<QualityIssue> quality_issues;  // open data-quality issues (see QualityIssue)
   int64_t created_by = 0, created_at = 0, updated_by = 0, updated_at = 0;
   int64_t version = 1;
   std::optional<int64_t> deleted_at;
@@ -67,6 +87,7 @@ struct ListQuery {
   SortKey sort = SortKey::kCreatedAt;
   bool descending = true;
   bool deleted = false;  // the recycle bin instead of live customers
+  bool quality = false;  // only customers with open data-quality issues (the 数据质量 queue)
   // Set by the service from the actor's data scope, never from the request: when `scoped`, only
   // customers owned by one of `owner_in` (an empty list: none).
   bool scoped = false;
@@ -107,6 +128,10 @@ struct CustomerInput {
   std::optional<std::vector<PhoneInput>> phones;
   std::optional<std::vector<EmailInput>> emails;
   std::optional<nlohmann::json> custom;
+  std::optional<std::vector<std::string>> tags;
+  // `quality_issues: []` in a PATCH: the open issues are dealt with (only clearing is possible;
+  // issues are raised by imports).
+  bool clear_quality_issues = false;
 };
 
 struct LookupResult {

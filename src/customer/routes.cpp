@@ -194,6 +194,29 @@ void RegisterRoutes(http::Server& server, CustomerService& svc) {
                                            {"reveal_quota", rev->charge.quota}});
              });
 
+  // The 数据质量 queue: customers with open data-quality issues, newest first.
+  server.Add(
+      restinio::http_method_get(), epr::path_to_params("/api/v1/quality"), Access::kAuthenticated,
+      [&svc](Request& r) -> core::Result<Response> {
+        for (const auto& [k, v] : r.query) {
+          if (k != "limit" && k != "cursor" && k != "q" && k != "owner_id") {
+            return std::unexpected(
+                core::Error::BadRequest(fmt::format("unknown query parameter {}", k)));
+          }
+        }
+        auto q = ParseListQuery(r);
+        if (!q) return std::unexpected(q.error());
+        q->quality = true;
+        auto page = svc.List(r.actor, *q);
+        if (!page) return std::unexpected(page.error());
+        nlohmann::json items = nlohmann::json::array();
+        for (const Customer& c : page->items) items.push_back(ToJson(c));
+        return Response::Json(
+            200, {{"items", items},
+                  {"next_cursor", page->next_cursor.empty() ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(page->next_cursor)}});
+      });
+
   server.AddInline(
       restinio::http_method_get(), epr::path_to_params("/api/v1/lookup/phone"),
       Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {

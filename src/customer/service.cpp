@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "core/text.h"
@@ -21,6 +22,7 @@ constexpr const char* kPhonesCtx = "customer.phones";
 constexpr const char* kEmailsCtx = "customer.emails";
 constexpr const char* kIdNumberCtx = "customer.id_number";
 constexpr const char* kAddressCtx = "customer.address";
+constexpr const char* kQualityCtx = "customer.quality";
 constexpr std::size_t kMaxContacts = 20;
 
 template <std::size_t N>
@@ -90,14 +92,42 @@ core::Result<After> DecodeCursor(SortKey k, std::string text) {
   return a;
 }
 
+// Whether a write sets the field a data-quality issue is about.
+bool Touches(const CustomerInput& in, const std::string& field) {
+  if (field.starts_with("custom.")) {
+    return in.custom && in.custom->is_object() && in.custom->contains(field.substr(7));
+  }
+  static const std::map<std::string, std::optional<std::string> CustomerInput::*> kText = {
+      {"code", &CustomerInput::code},
+      {"name", &CustomerInput::name},
+      {"gender", &CustomerInput::gender},
+      {"company", &CustomerInput::company},
+      {"title", &CustomerInput::title},
+      {"id_number", &CustomerInput::id_number},
+      {"credit_code", &CustomerInput::credit_code},
+      {"province", &CustomerInput::province},
+      {"city", &CustomerInput::city},
+      {"district", &CustomerInput::district},
+      {"address", &CustomerInput::address},
+      {"source", &CustomerInput::source},
+      {"stage", &CustomerInput::stage},
+      {"notes", &CustomerInput::notes}};
+  if (auto it = kText.find(field); it != kText.end()) return (in.*(it->second)).has_value();
+  if (field == "phones") return in.phones.has_value();
+  if (field == "emails") return in.emails.has_value();
+  if (field == "tags") return in.tags.has_value();
+  if (field == "owner_id") return in.owner_id.has_value();
+  return false;
+}
+
 }  // namespace
 
 std::set<std::string> BuiltinFieldNames() {
-  return {"id",       "code",       "name",       "gender",      "company",    "title",
-          "phones",   "emails",     "id_number",  "credit_code", "province",   "city",
-          "district", "address",    "source",     "owner_id",    "owner_name", "stage",
-          "notes",    "custom",     "created_by", "created_at",  "updated_by", "updated_at",
-          "version",  "deleted_at", "tags"};
+  return {"id",       "code",       "name",       "gender",         "company",    "title",
+          "phones",   "emails",     "id_number",  "credit_code",    "province",   "city",
+          "district", "address",    "source",     "owner_id",       "owner_name", "stage",
+          "notes",    "custom",     "created_by", "created_at",     "updated_by", "updated_at",
+          "version",  "deleted_at", "tags",       "quality_issues", "masked"};
 }
 
 CustomerService::CustomerService(CustomerStore& store, field::FieldService& fields,
@@ -114,8 +144,20 @@ CustomerService::CustomerService(CustomerStore& store, field::FieldService& fiel
       bidx_(bidx) {}
 
 core::Result<void> CustomerService::Apply(const core::Actor& actor, const CustomerInput& in,
-                                          Customer& c, bool creating) {
+                                          Customer& c, bool creating,
+                                          std::vector<QualityIssue>* flag) {
   std::vector<core::FieldError> errs;
+  // A bad value: an error (API writes), or kept raw and flagged (imports, when `flag`).
+  auto bad = [&](std::string field, std::string code, std::string message, std::string raw,
+                 int index = -1) {
+    if (flag) {
+      std::string base = field.substr(0, field.find('['));
+      flag->push_back(QualityIssue{std::move(base), std::move(code), std::move(message),
+                                   std::move(raw), "", 0, index});
+    } else {
+      errs.push_back({std::move(field), std::move(code), std::move(message)});
+    }
+  };
   // Plain text members: trimmed, length-checked (in characters).
   struct TextRule {
     const char* field;
@@ -141,9 +183,8 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
     // The masked street address sent back unchanged keeps the stored one.
     if (r.target == &c.address && !creating && v == "****" && !c.address.empty()) continue;
     if (core::Utf8Length(v) > r.max) {
-      errs.push_back(
-          {r.field, "too_long",
-           std::string(r.field) + " has at most " + std::to_string(r.max) + " characters"});
+      bad(r.field, "too_long",
+          std::string(r.field) + " has at most " + std::to_string(r.max) + " characters", v);
       continue;
     }
     *r.target = std::move(v);
@@ -152,7 +193,7 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
   if (in.gender) {
     std::string g = in.gender->empty() ? "unknown" : *in.gender;
     if (!OneOf(g, kGenders)) {
-      errs.push_back({"gender", "invalid_choice", "gender is male, female or unknown"});
+      bad("gender", "invalid_choice", "gender is male, female or unknown", *in.gender);
     } else {
       c.gender = g;
     }
@@ -160,8 +201,8 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
   if (in.stage) {
     std::string s = in.stage->empty() ? "potential" : *in.stage;
     if (!OneOf(s, kStages)) {
-      errs.push_back({"stage", "invalid_choice",
-                      "stage is one of potential, intent, won, active, dormant, churned"});
+      bad("stage", "invalid_choice",
+          "stage is one of potential, intent, won, active, dormant, churned", *in.stage);
     } else {
       c.stage = s;
     }
@@ -175,7 +216,7 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
     } else if (auto v = core::NormalizeResidentId(*in.id_number, "id_number")) {
       c.id_number = *v;
     } else {
-      for (const auto& d : v.error().details()) errs.push_back(d);
+      for (const auto& d : v.error().details()) bad(d.field, d.code, d.message, *in.id_number);
     }
   }
   if (in.credit_code) {
@@ -184,11 +225,11 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
     } else if (auto v = core::NormalizeCreditCode(*in.credit_code, "credit_code")) {
       c.credit_code = *v;
     } else {
-      for (const auto& d : v.error().details()) errs.push_back(d);
+      for (const auto& d : v.error().details()) bad(d.field, d.code, d.message, *in.credit_code);
     }
   }
   if (in.phones) {
-    if (in.phones->size() > kMaxContacts) {
+    if (in.phones->size() > kMaxContacts && !flag) {
       errs.push_back({"phones", "too_long", "at most 20 phone numbers"});
     } else {
       std::vector<Phone> phones;
@@ -196,9 +237,10 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
       std::set<std::string> seen;
       for (std::size_t i = 0; i < in.phones->size(); ++i) {
         const PhoneInput& p = (*in.phones)[i];
+        const int index = static_cast<int>(i);
         std::string f = "phones[" + std::to_string(i) + "]";
         if (core::Trim(p.number).empty()) {
-          errs.push_back({f + ".number", "required", "the phone number is missing"});
+          if (!flag) errs.push_back({f + ".number", "required", "the phone number is missing"});
           continue;
         }
         if (p.number.find('*') != std::string::npos) {
@@ -209,8 +251,9 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
                    !seen.contains(old.info.e164 + "#" + old.info.extension);
           });
           if (creating || kept == c.phones.end()) {
-            errs.push_back({f + ".number", "masked",
-                            "this number is masked; reveal the customer's numbers to change it"});
+            bad(f + ".number", "masked",
+                "this number is masked; reveal the customer's numbers to change it", p.number,
+                index);
             continue;
           }
           std::string label = core::Trim(p.label);
@@ -221,36 +264,56 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
         }
         auto info = phones_.Normalize(p.number, f + ".number");
         if (!info) {
-          for (const auto& d : info.error().details()) errs.push_back(d);
+          for (const auto& d : info.error().details()) {
+            bad(d.field, d.code, d.message, p.number, index);
+          }
           continue;
         }
         if (!seen.insert(info->e164 + "#" + info->extension).second) {
-          errs.push_back({f + ".number", "duplicate", "this number is listed twice"});
+          // Imports: the same number twice in a row is one number (nothing is lost).
+          if (!flag) errs.push_back({f + ".number", "duplicate", "this number is listed twice"});
+          continue;
+        }
+        if (phones.size() >= kMaxContacts) {
+          bad(f + ".number", "too_many", "a customer has at most 20 phone numbers", p.number,
+              index);
           continue;
         }
         std::string label = core::Trim(p.label);
         if (core::Utf8Length(label) > 20) {
-          errs.push_back({f + ".label", "too_long", "a label has at most 20 characters"});
+          bad(f + ".label", "too_long", "a label has at most 20 characters", p.number, index);
+          if (flag) continue;
         }
         primaries += p.primary;
         phones.push_back(Phone{label, p.primary, std::move(*info)});
       }
-      if (primaries > 1) errs.push_back({"phones", "invalid_choice", "only one phone is primary"});
+      if (primaries > 1) {
+        if (flag) {
+          bool first = true;
+          for (Phone& ph : phones) {
+            if (ph.primary && !first) ph.primary = false;
+            if (ph.primary) first = false;
+          }
+        } else {
+          errs.push_back({"phones", "invalid_choice", "only one phone is primary"});
+        }
+      }
       if (primaries == 0 && !phones.empty()) phones.front().primary = true;
       c.phones = std::move(phones);
     }
   }
   if (in.emails) {
-    if (in.emails->size() > kMaxContacts) {
+    if (in.emails->size() > kMaxContacts && !flag) {
       errs.push_back({"emails", "too_long", "at most 20 email addresses"});
     } else {
       std::vector<Email> emails;
       std::set<std::string> seen;
       for (std::size_t i = 0; i < in.emails->size(); ++i) {
         const EmailInput& e = (*in.emails)[i];
+        const int index = static_cast<int>(i);
         std::string f = "emails[" + std::to_string(i) + "]";
         if (core::Trim(e.address).empty()) {
-          errs.push_back({f + ".address", "required", "the address is missing"});
+          if (!flag) errs.push_back({f + ".address", "required", "the address is missing"});
           continue;
         }
         if (e.address.find("***@") != std::string::npos) {
@@ -259,8 +322,9 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
                    !seen.contains(LowerAscii(old.address));
           });
           if (creating || kept == c.emails.end()) {
-            errs.push_back({f + ".address", "masked",
-                            "this address is masked; reveal the customer's details to change it"});
+            bad(f + ".address", "masked",
+                "this address is masked; reveal the customer's details to change it", e.address,
+                index);
             continue;
           }
           seen.insert(LowerAscii(kept->address));
@@ -269,53 +333,107 @@ core::Result<void> CustomerService::Apply(const core::Actor& actor, const Custom
         }
         auto addr = core::NormalizeEmail(e.address, f + ".address");
         if (!addr) {
-          for (const auto& d : addr.error().details()) errs.push_back(d);
+          for (const auto& d : addr.error().details()) {
+            bad(d.field, d.code, d.message, e.address, index);
+          }
           continue;
         }
         if (!seen.insert(LowerAscii(*addr)).second) {
-          errs.push_back({f + ".address", "duplicate", "this address is listed twice"});
+          if (!flag) errs.push_back({f + ".address", "duplicate", "this address is listed twice"});
+          continue;
+        }
+        if (emails.size() >= kMaxContacts) {
+          bad(f + ".address", "too_many", "a customer has at most 20 email addresses", e.address,
+              index);
           continue;
         }
         std::string label = core::Trim(e.label);
         if (core::Utf8Length(label) > 20) {
-          errs.push_back({f + ".label", "too_long", "a label has at most 20 characters"});
+          bad(f + ".label", "too_long", "a label has at most 20 characters", e.address, index);
+          if (flag) continue;
         }
         emails.push_back(Email{*addr, label});
       }
       c.emails = std::move(emails);
     }
   }
+  if (in.tags) {
+    std::vector<std::string> tags;
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < in.tags->size(); ++i) {
+      std::string t = core::Trim((*in.tags)[i]);
+      if (t.empty() || seen.contains(t)) continue;
+      std::string f = "tags[" + std::to_string(i) + "]";
+      if (core::Utf8Length(t) > kMaxTagLength) {
+        bad(f, "too_long", "a tag has at most 30 characters", t);
+        continue;
+      }
+      if (tags.size() >= kMaxTags) {
+        bad(f, "too_many", "a customer has at most 50 tags", t);
+        continue;
+      }
+      seen.insert(t);
+      tags.push_back(std::move(t));
+    }
+    c.tags = std::move(tags);
+  }
   if (in.owner_id) {
+    const std::string raw = *in.owner_id ? std::to_string(**in.owner_id) : "";
     if (!*in.owner_id) {
       if (actor.scope != core::Scope::kAll) {
-        errs.push_back({"owner_id", "out_of_scope",
-                        "only users who see all customers may leave a customer without owner"});
+        bad("owner_id", "out_of_scope",
+            "only users who see all customers may leave a customer without owner", raw);
       } else {
         c.owner_id.reset();
       }
     } else if (auto u = users_.Get(actor, **in.owner_id); !u) {
-      errs.push_back({"owner_id", "invalid_choice", "no user with this id"});
+      bad("owner_id", "invalid_choice", "no user with this id", raw);
     } else if (!actor.InScope(u->id)) {
-      errs.push_back({"owner_id", "out_of_scope",
-                      "you may only give customers to yourself or, with team scope, to your team"});
+      bad("owner_id", "out_of_scope",
+          "you may only give customers to yourself or, with team scope, to your team", raw);
     } else {
       c.owner_id = u->id;
       c.owner_name = u->display_name;
     }
-  } else if (creating && actor.user_id != 0) {
+  }
+  if (creating && !c.owner_id && actor.user_id != 0 && (!in.owner_id || flag)) {
     c.owner_id = actor.user_id;
     c.owner_name = actor.display_name;
   }
-  // Custom values: validated as a whole (required fields are checked on every write).
+  // Custom values: validated as a whole (required fields are checked on every write). An
+  // import keeps a bad value flagged and validates the rest again; a required field that is
+  // missing cannot be flagged.
   json custom = in.custom ? *in.custom : c.custom;
-  auto checked = fields_.Validate("customer", custom);
-  if (!checked) {
-    for (const auto& d : checked.error().details()) errs.push_back(d);
-  } else {
-    c.custom = std::move(*checked);
+  for (int pass = 0; pass < 3; ++pass) {
+    auto checked = fields_.Validate("customer", custom);
+    if (checked) {
+      c.custom = std::move(*checked);
+      break;
+    }
+    bool dropped = false, fatal = false;
+    for (const auto& d : checked.error().details()) {
+      auto it = d.field.starts_with("custom.") ? custom.find(d.field.substr(7)) : custom.end();
+      if (!flag || d.code == "required" || it == custom.end()) {
+        errs.push_back(d);
+        fatal = true;
+        continue;
+      }
+      bad(d.field, d.code, d.message, it->is_string() ? it->get<std::string>() : it->dump());
+      custom.erase(it);
+      dropped = true;
+    }
+    if (fatal || !dropped) break;
   }
   if (!errs.empty()) {
     return std::unexpected(core::Error::InvalidFields(std::move(errs)));
+  }
+  if (!creating && !flag) {
+    // An edit of a field settles its data-quality issues; `quality_issues: []` all of them.
+    if (in.clear_quality_issues) {
+      c.quality_issues.clear();
+    } else {
+      std::erase_if(c.quality_issues, [&](const QualityIssue& q) { return Touches(in, q.field); });
+    }
   }
   return core::Ok();
 }
@@ -351,6 +469,18 @@ Row CustomerService::ToRow(const Customer& c) const {
   r.stage = c.stage;
   r.notes = c.notes;
   r.custom_json = c.custom.dump();
+  r.tags_json = json(c.tags).dump();
+  json issues = json::array();
+  for (const QualityIssue& q : c.quality_issues) {
+    issues.push_back({{"field", q.field},
+                      {"code", q.code},
+                      {"message", q.message},
+                      {"raw", q.raw},
+                      {"column", q.column},
+                      {"at", q.at}});
+  }
+  r.quality_enc = c.quality_issues.empty() ? "" : cipher_.Encrypt(issues.dump(), kQualityCtx);
+  r.quality_open = static_cast<int64_t>(c.quality_issues.size());
   r.created_by = c.created_by;
   r.created_at = c.created_at;
   r.updated_by = c.updated_by;
@@ -426,6 +556,19 @@ core::Result<Customer> CustomerService::FromRow(const Row& r) const {
   c.stage = r.stage;
   c.notes = r.notes;
   c.custom = fields_.Visible("customer", json::parse(r.custom_json, nullptr, false));
+  for (const json& t : json::parse(r.tags_json, nullptr, false)) {
+    if (t.is_string()) c.tags.push_back(t.get<std::string>());
+  }
+  if (!r.quality_enc.empty()) {
+    auto plain = cipher_.Decrypt(r.quality_enc, kQualityCtx);
+    if (!plain) return std::unexpected(plain.error());
+    for (const json& j : json::parse(*plain, nullptr, false)) {
+      if (!j.is_object()) continue;
+      c.quality_issues.push_back(QualityIssue{j.value("field", ""), j.value("code", ""),
+                                              j.value("message", ""), j.value("raw", ""),
+                                              j.value("column", ""), j.value("at", int64_t{0})});
+    }
+  }
   c.created_by = r.created_by;
   c.created_at = r.created_at;
   c.updated_by = r.updated_by;
@@ -473,6 +616,8 @@ std::vector<std::string> ChangedFields(const Customer& a, const Customer& b) {
   diff("stage", a.stage != b.stage);
   diff("notes", a.notes != b.notes);
   diff("custom", a.custom != b.custom);
+  diff("tags", a.tags != b.tags);
+  diff("quality_issues", a.quality_issues.size() != b.quality_issues.size());
   return out;
 }
 
@@ -864,6 +1009,239 @@ core::Result<std::vector<ContactMatch>> CustomerService::ContactMatches(const Cu
     } else {
       for (const LookupHit& h : hits) out.push_back({w.field, w.kind, h.id, h.owner_id});
     }
+  }
+  return out;
+}
+
+// --- imports ------------------------------------------------------------------------------
+
+core::Result<CustomerService::ImportDraft> CustomerService::DraftImport(
+    const core::Actor& actor, const CustomerInput& in, std::vector<QualityIssue> issues,
+    std::string_view row_text, const std::function<std::string(const QualityIssue&)>& column_of) {
+  if (auto ok = Need(actor, core::Perm::kCustomerImport, "importing customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  ImportDraft d;
+  Customer& c = d.customer;
+  std::vector<QualityIssue> flagged;
+  if (auto ok = Apply(actor, in, c, true, &flagged); !ok) return std::unexpected(ok.error());
+  const int64_t now = core::NowMs();
+  for (QualityIssue& q : issues) flagged.insert(flagged.begin(), std::move(q));
+  for (QualityIssue& q : flagged) {
+    q.at = now;
+    if (q.column.empty() && column_of) q.column = column_of(q);
+  }
+  c.quality_issues = std::move(flagged);
+  c.created_by = c.updated_by = actor.user_id;
+  c.created_at = c.updated_at = now;
+  c.version = 1;
+  d.row = ToRow(c);
+  d.index = IndexOf(c);
+  for (const Phone& p : c.phones) {
+    for (auto& k : bidx_.ComputeAll("phone", p.info.e164)) d.phone_keys.push_back(std::move(k));
+  }
+  for (const Email& e : c.emails) {
+    for (auto& k : bidx_.ComputeAll("email", LowerAscii(e.address))) {
+      d.email_keys.push_back(std::move(k));
+    }
+  }
+  if (!row_text.empty()) {
+    d.row_keys = bidx_.ComputeAll("import_row", row_text);
+    d.row_key = d.row_keys.front();
+  }
+  return d;
+}
+
+std::vector<std::string> CustomerService::MergeInto(Customer& t, const Customer& in,
+                                                    bool code_free) const {
+  std::vector<std::string> filled;
+  auto fill = [&](const char* name, std::string& dst, const std::string& src) {
+    if (dst.empty() && !src.empty()) {
+      dst = src;
+      filled.emplace_back(name);
+    }
+  };
+  if (code_free) fill("code", t.code, in.code);
+  fill("company", t.company, in.company);
+  fill("title", t.title, in.title);
+  fill("id_number", t.id_number, in.id_number);
+  fill("credit_code", t.credit_code, in.credit_code);
+  fill("province", t.province, in.province);
+  fill("city", t.city, in.city);
+  fill("district", t.district, in.district);
+  fill("address", t.address, in.address);
+  fill("source", t.source, in.source);
+  if (t.gender == "unknown" && in.gender != "unknown") {
+    t.gender = in.gender;
+    filled.emplace_back("gender");
+  }
+  // Notes are kept whole: the imported text is added when it is not there yet.
+  if (!in.notes.empty() && t.notes.find(in.notes) == std::string::npos &&
+      core::Utf8Length(t.notes) + core::Utf8Length(in.notes) + 1 <= 10000) {
+    t.notes = t.notes.empty() ? in.notes : t.notes + "\n" + in.notes;
+    filled.emplace_back("notes");
+  }
+  bool phones = false;
+  for (const Phone& p : in.phones) {
+    const bool known = std::any_of(t.phones.begin(), t.phones.end(), [&](const Phone& o) {
+      return o.info.e164 == p.info.e164 && o.info.extension == p.info.extension;
+    });
+    if (known) continue;
+    if (t.phones.size() >= kMaxContacts) {
+      t.quality_issues.push_back({"phones", "too_many", "a customer has at most 20 phone numbers",
+                                  p.info.raw, "", core::NowMs()});
+      phones = true;
+      continue;
+    }
+    Phone added = p;
+    added.primary = t.phones.empty();
+    t.phones.push_back(std::move(added));
+    phones = true;
+  }
+  if (phones) filled.emplace_back("phones");
+  bool emails = false;
+  for (const Email& e : in.emails) {
+    const bool known = std::any_of(t.emails.begin(), t.emails.end(), [&](const Email& o) {
+      return LowerAscii(o.address) == LowerAscii(e.address);
+    });
+    if (known) continue;
+    if (t.emails.size() >= kMaxContacts) {
+      t.quality_issues.push_back({"emails", "too_many", "a customer has at most 20 email addresses",
+                                  e.address, "", core::NowMs()});
+      emails = true;
+      continue;
+    }
+    t.emails.push_back(e);
+    emails = true;
+  }
+  if (emails) filled.emplace_back("emails");
+  bool tags = false;
+  for (const std::string& tag : in.tags) {
+    if (std::find(t.tags.begin(), t.tags.end(), tag) != t.tags.end()) continue;
+    if (t.tags.size() >= kMaxTags) break;
+    t.tags.push_back(tag);
+    tags = true;
+  }
+  if (tags) filled.emplace_back("tags");
+  bool custom = false;
+  for (const auto& [k, v] : in.custom.items()) {
+    if (!t.custom.contains(k)) {
+      t.custom[k] = v;
+      custom = true;
+    }
+  }
+  if (custom) filled.emplace_back("custom");
+  bool issues = false;
+  for (const QualityIssue& q : in.quality_issues) {
+    const bool known =
+        std::any_of(t.quality_issues.begin(), t.quality_issues.end(),
+                    [&](const QualityIssue& o) { return o.field == q.field && o.raw == q.raw; });
+    if (!known) {
+      t.quality_issues.push_back(q);
+      issues = true;
+    }
+  }
+  if (issues) filled.emplace_back("quality_issues");
+  return filled;
+}
+
+core::Result<std::vector<CustomerService::ImportOutcome>> CustomerService::CommitImport(
+    const core::Actor& actor, std::vector<ImportDraft>& drafts, OnDuplicate mode, bool dry_run,
+    const std::function<void(soci::session&, const std::vector<ImportOutcome>&)>& also) {
+  if (auto ok = Need(actor, core::Perm::kCustomerImport, "importing customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (mode == OnDuplicate::kMerge) {
+    if (auto ok = Need(actor, core::Perm::kCustomerUpdate, "merging imported rows"); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  std::vector<ImportOutcome> out;
+  std::vector<std::pair<int64_t, std::vector<std::string>>> merged;  // audited after commit
+  auto done = store_.ImportBatch(!dry_run, [&](ImportTx& tx) {
+    out.clear();
+    merged.clear();
+    for (ImportDraft& d : drafts) {
+      ImportOutcome o;
+      Customer& c = d.customer;
+      std::vector<ImportMatch> matches = tx.Find(c.code, d.phone_keys, d.email_keys, d.row_keys);
+      const ImportMatch* code_match = nullptr;
+      for (const ImportMatch& m : matches) {
+        if (m.via == "code") code_match = &m;
+      }
+      auto insert = [&] {
+        if (code_match) {
+          // kCreate with a code already taken: the customer is created, the code kept flagged.
+          QualityIssue q{
+              "code",
+              "not_unique",
+              "customer code is already used by customer " + std::to_string(code_match->id),
+              c.code,
+              "",
+              core::NowMs()};
+          o.added.push_back(q);
+          c.quality_issues.push_back(std::move(q));
+          c.code.clear();
+          d.row = ToRow(c);
+        }
+        o.kind = ImportOutcome::Kind::kCreated;
+        o.customer_id = dry_run ? 0 : tx.Insert(d.row, d.index, d.row_key);
+      };
+      if (matches.empty() || mode == OnDuplicate::kCreate) {
+        insert();
+        out.push_back(std::move(o));
+        continue;
+      }
+      const ImportMatch& m = matches.front();
+      const bool visible = actor.InScope(m.owner_id);
+      o.kind = ImportOutcome::Kind::kSkipped;
+      o.customer_id = visible ? m.id : 0;
+      o.via = m.via;
+      if (m.deleted) {
+        o.reason = "the customer code is used by a customer in the recycle bin";
+      } else if (mode == OnDuplicate::kSkip) {
+        o.reason = "duplicate (same " + m.via + ")";
+      } else if (!visible) {
+        o.reason = "duplicate of a customer outside your data scope; not merged";
+      } else {
+        auto row = tx.Get(m.id);
+        if (!row || row->deleted_at) {
+          o.reason = "duplicate; the customer was deleted meanwhile";
+          out.push_back(std::move(o));
+          continue;
+        }
+        auto current = FromRow(*row);
+        if (!current) throw db::Abort{current.error()};
+        Customer target = *current;
+        const bool code_free = !code_match || code_match->id == m.id;
+        std::vector<std::string> filled = MergeInto(target, c, code_free);
+        if (filled.empty()) {
+          o.reason = "duplicate (same " + m.via + "); nothing new to merge";
+        } else {
+          target.updated_by = actor.user_id;
+          target.updated_at = core::NowMs();
+          if (!dry_run) {
+            Row r = ToRow(target);
+            r.id = m.id;
+            UpdateOutcome u = tx.Update(r, current->version, IndexOf(target));
+            if (u != UpdateOutcome::kOk) {
+              o.reason = "duplicate; the customer changed meanwhile and was not merged";
+              out.push_back(std::move(o));
+              continue;
+            }
+            merged.emplace_back(m.id, filled);
+          }
+          o.kind = ImportOutcome::Kind::kMerged;
+          o.filled = std::move(filled);
+        }
+      }
+      out.push_back(std::move(o));
+    }
+    if (!dry_run && also) also(tx.session(), out);
+  });
+  if (!done) return std::unexpected(done.error());
+  for (auto& [id, fields] : merged) {
+    Audit(actor, "customer.update", id, {{"fields", fields}, {"via", "import"}});
   }
   return out;
 }

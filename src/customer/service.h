@@ -110,10 +110,59 @@ class CustomerService {
   // edit (`before` set) only contact points the edit adds are looked up.
   core::Result<std::vector<ContactMatch>> ContactMatches(const Customer& c, const Customer* before);
 
+  // --- Imports (customer.import) ---------------------------------------------------------
+  // An imported row made ready to store: validated, normalised, encrypted, blind-indexed.
+  struct ImportDraft {
+    Customer customer;  // clear values; quality_issues holds what was flagged
+    Row row;            // as stored
+    std::vector<IndexEntry> index;
+    // Keys duplicates are found by (under every key version): phones, emails, and the row key
+    // (a keyed hash of the row's text, so a row without phone, email or code is found again).
+    std::vector<std::string> phone_keys, email_keys, row_keys;
+    std::string row_key;  // under the current key version, stored with the customer
+  };
+  // Like Create's validation, but a value that fails is kept raw as a QualityIssue (with
+  // `index` set for phones and emails) and left out, instead of failing the write; `issues`
+  // found by the caller (a cell it could not read) are added. kInvalid only for what cannot
+  // be flagged: no name, a required custom field missing. `row_text` identifies the row (the
+  // same text gives the same row key). No database writes. Thread-safe.
+  // `column_of` names the file column an issue came from (issues without a column).
+  core::Result<ImportDraft> DraftImport(
+      const core::Actor& actor, const CustomerInput& in, std::vector<QualityIssue> issues,
+      std::string_view row_text,
+      const std::function<std::string(const QualityIssue&)>& column_of = nullptr);
+
+  enum class OnDuplicate { kSkip, kMerge, kCreate };
+  struct ImportOutcome {
+    enum class Kind { kCreated, kMerged, kSkipped } kind = Kind::kCreated;
+    int64_t customer_id = 0;          // created, merged into, or the duplicate (0: not in scope)
+    std::string via;                  // how the duplicate was found: code, phone, email, row
+    std::string reason;               // skipped: why (English)
+    std::vector<std::string> filled;  // merged: the fields that changed
+    std::vector<QualityIssue> added;  // issues raised while storing (a code already taken)
+  };
+  // Stores drafts in one transaction, in order, each checked against the customers stored
+  // before it (this batch's included): a customer with the same code, phone, email or row key
+  // is a duplicate. kSkip leaves duplicates out; kMerge fills the duplicate's empty fields and
+  // adds new phones, emails, tags, custom values and issues (needs customer.update; outside
+  // the actor's scope or in the recycle bin it is skipped); kCreate creates anyway (a code
+  // already taken is then kept as an issue). `also` runs inside the same transaction after the
+  // drafts with their outcomes (the caller's report and progress), so all or nothing is
+  // stored. A dry run decides the same
+  // way against what is stored but writes nothing (`also` is not run). Merges are audited
+  // one by one (customer.update); creations are left to the caller's summary entry.
+  core::Result<std::vector<ImportOutcome>> CommitImport(
+      const core::Actor& actor, std::vector<ImportDraft>& drafts, OnDuplicate mode, bool dry_run,
+      const std::function<void(soci::session&, const std::vector<ImportOutcome>&)>& also);
+
  private:
   // Applies `in` onto `c` and validates/normalises everything; collects all field errors.
+  // With `flag` (imports), a bad value is kept there as an issue instead of being an error.
   core::Result<void> Apply(const core::Actor& actor, const CustomerInput& in, Customer& c,
-                           bool creating);
+                           bool creating, std::vector<QualityIssue>* flag = nullptr);
+  // kMerge: fills `target` from `incoming`; the names of the fields changed.
+  std::vector<std::string> MergeInto(Customer& target, const Customer& incoming,
+                                     bool code_free) const;
   Row ToRow(const Customer& c) const;
   std::vector<IndexEntry> IndexOf(const Customer& c) const;
   core::Result<Customer> FromRow(const Row& r) const;

@@ -12,13 +12,13 @@ constexpr const char* kColumns =
     "c.emails_enc, c.id_number_enc, c.id_number_bidx, c.credit_code, c.province, c.city, "
     "c.district, c.address_enc, c.source, c.owner_id, COALESCE(u.display_name, ''), c.stage, "
     "c.notes, c.custom_json, c.created_by, c.created_at, c.updated_by, c.updated_at, c.version, "
-    "c.deleted_at";
+    "c.deleted_at, c.tags_json, c.quality_enc, c.quality_open";
 
 // Receives one row through typed into() bindings (portable across both engines).
 struct RowReceiver {
   Row row;
   long long id = 0, owner_id = 0, created_by = 0, created_at = 0, updated_by = 0, updated_at = 0,
-            version = 0, deleted_at = 0;
+            version = 0, deleted_at = 0, quality_open = 0;
   soci::indicator owner_ind = soci::i_null, deleted_ind = soci::i_null;
 
   void Bind(soci::statement& st) {
@@ -37,6 +37,9 @@ struct RowReceiver {
       st.exchange(soci::into(*n));
     }
     st.exchange(soci::into(deleted_at, deleted_ind));
+    st.exchange(soci::into(row.tags_json));
+    st.exchange(soci::into(row.quality_enc));
+    st.exchange(soci::into(quality_open));
   }
   Row Take() const {
     Row r = row;
@@ -48,6 +51,7 @@ struct RowReceiver {
     r.updated_at = updated_at;
     r.version = version;
     r.deleted_at = deleted_ind == soci::i_ok ? std::optional<int64_t>(deleted_at) : std::nullopt;
+    r.quality_open = quality_open;
     return r;
   }
 };
@@ -110,18 +114,20 @@ void WriteIndex(db::Database& db, soci::session& sql, long long id,
 // The customers INSERT, prepared once per connection.
 struct CustomerInsert {
   Row r;
-  soci::indicator code_ind = soci::i_null, owner_ind = soci::i_null;
+  std::string import_key;
+  soci::indicator code_ind = soci::i_null, owner_ind = soci::i_null, key_ind = soci::i_null;
   long long owner = 0, created_by = 0, created_at = 0, updated_by = 0, updated_at = 0, version = 0,
-            id = 0;
+            quality_open = 0, id = 0;
   soci::statement st;
   explicit CustomerInsert(soci::session& sql)
       : st((sql.prepare
                 << "INSERT INTO customers (code, name, name_key, gender, company, title, "
                    "phones_enc, emails_enc, id_number_enc, id_number_bidx, credit_code, province, "
                    "city, district, address_enc, source, owner_id, stage, notes, custom_json, "
-                   "created_by, created_at, updated_by, updated_at, version) VALUES (:code, "
+                   "created_by, created_at, updated_by, updated_at, version, tags_json, "
+                   "quality_enc, quality_open, import_key) VALUES (:code, "
                    ":name, :nk, :g, :co, :ti, :ph, :em, :idn, :idb, :cc, :pr, :ci, :di, :ad, :so, "
-                   ":ow, :st, :no, :cu, :cb, :ca, :ub, :ua, :v) RETURNING id",
+                   ":ow, :st, :no, :cu, :cb, :ca, :ub, :ua, :v, :tg, :qe, :qo, :ik) RETURNING id",
             soci::use(r.code, code_ind), soci::use(r.name), soci::use(r.name_key),
             soci::use(r.gender), soci::use(r.company), soci::use(r.title), soci::use(r.phones_enc),
             soci::use(r.emails_enc), soci::use(r.id_number_enc), soci::use(r.id_number_bidx),
@@ -129,8 +135,36 @@ struct CustomerInsert {
             soci::use(r.district), soci::use(r.address_enc), soci::use(r.source),
             soci::use(owner, owner_ind), soci::use(r.stage), soci::use(r.notes),
             soci::use(r.custom_json), soci::use(created_by), soci::use(created_at),
-            soci::use(updated_by), soci::use(updated_at), soci::use(version), soci::into(id))) {}
+            soci::use(updated_by), soci::use(updated_at), soci::use(version),
+            soci::use(r.tags_json), soci::use(r.quality_enc), soci::use(quality_open),
+            soci::use(import_key, key_ind), soci::into(id))) {}
 };
+
+// Runs the customers INSERT and writes the contact index; returns the new id.
+// `code_checked`: the caller looked the code up in this transaction already (an import).
+long long InsertRow(db::Database& db, soci::session& sql, const Row& r,
+                    const std::vector<IndexEntry>& index, const std::string& import_key,
+                    bool code_checked = false) {
+  if (!code_checked) CheckCodeFree(db, sql, r.code, 0);
+  auto& ins = db.Cached<CustomerInsert>(sql, "customer.insert");
+  ins.r = r;
+  ins.code_ind = r.code.empty() ? soci::i_null : soci::i_ok;
+  ins.owner = r.owner_id.value_or(0);
+  ins.owner_ind = r.owner_id ? soci::i_ok : soci::i_null;
+  ins.created_by = r.created_by;
+  ins.created_at = r.created_at;
+  ins.updated_by = r.updated_by;
+  ins.updated_at = r.updated_at;
+  ins.version = r.version;
+  ins.quality_open = r.quality_open;
+  ins.import_key = import_key;
+  ins.key_ind = import_key.empty() ? soci::i_null : soci::i_ok;
+  ins.st.execute(true);
+  long long id = ins.id;
+  db.Done(ins.st);
+  WriteIndex(db, sql, id, index, /*replace=*/false);
+  return id;
+}
 
 // Caller-ID lookup, prepared once per connection.
 struct LookupQuery {
@@ -164,6 +198,47 @@ struct GetQuery {
     st.define_and_bind();
   }
 };
+
+// Writes every column of a live customer still at `expected_version`, bumping the version.
+UpdateOutcome UpdateRow(db::Database& db, soci::session& sql, const Row& r,
+                        int64_t expected_version, const std::vector<IndexEntry>& index) {
+  long long id = r.id, expected = expected_version;
+  CheckCodeFree(db, sql, r.code, id);
+  soci::indicator code_ind = r.code.empty() ? soci::i_null : soci::i_ok;
+  long long owner = r.owner_id.value_or(0);
+  soci::indicator owner_ind = r.owner_id ? soci::i_ok : soci::i_null;
+  long long updated_by = r.updated_by, updated_at = r.updated_at, quality_open = r.quality_open;
+  soci::statement st =
+      (sql.prepare << "UPDATE customers SET code = :code, name = :name, name_key = :nk, "
+                      "gender = :g, company = :co, title = :ti, phones_enc = :ph, "
+                      "emails_enc = :em, id_number_enc = :idn, id_number_bidx = :idb, "
+                      "credit_code = :cc, province = :pr, city = :ci, district = :di, "
+                      "address_enc = :ad, source = :so, owner_id = :ow, stage = :st, "
+                      "notes = :no, custom_json = :cu, tags_json = :tg, quality_enc = :qe, "
+                      "quality_open = :qo, updated_by = :ub, updated_at = :ua, "
+                      "version = version + 1 WHERE id = :id AND version = :v AND deleted_at "
+                      "IS NULL",
+       soci::use(r.code, code_ind), soci::use(r.name), soci::use(r.name_key), soci::use(r.gender),
+       soci::use(r.company), soci::use(r.title), soci::use(r.phones_enc), soci::use(r.emails_enc),
+       soci::use(r.id_number_enc), soci::use(r.id_number_bidx), soci::use(r.credit_code),
+       soci::use(r.province), soci::use(r.city), soci::use(r.district), soci::use(r.address_enc),
+       soci::use(r.source), soci::use(owner, owner_ind), soci::use(r.stage), soci::use(r.notes),
+       soci::use(r.custom_json), soci::use(r.tags_json), soci::use(r.quality_enc),
+       soci::use(quality_open), soci::use(updated_by), soci::use(updated_at), soci::use(id),
+       soci::use(expected));
+  st.execute(true);
+  if (st.get_affected_rows() == 0) {
+    long long version = 0;
+    soci::indicator deleted_ind = soci::i_null;
+    long long deleted_at = 0;
+    sql << "SELECT version, deleted_at FROM customers WHERE id = :id", soci::use(id),
+        soci::into(version), soci::into(deleted_at, deleted_ind);
+    if (!sql.got_data() || deleted_ind == soci::i_ok) return UpdateOutcome::kNotFound;
+    return UpdateOutcome::kStale;
+  }
+  WriteIndex(db, sql, id, index, /*replace=*/true);
+  return UpdateOutcome::kOk;
+}
 
 }  // namespace
 
@@ -219,28 +294,24 @@ CREATE INDEX contact_index_customer ON contact_index(customer_id)
           {5, "covering caller-ID index", R"SQL(
 CREATE INDEX contact_index_lookup ON contact_index(bidx, kind, customer_id, label);
 DROP INDEX contact_index_bidx
+)SQL"},
+          // Tags; data-quality issues kept from imports (encrypted: raw values may be numbers
+          // or addresses) with their count for the 数据质量 queue (a partial index holds only
+          // customers with open issues); the key of the imported row a customer came from, so
+          // importing the same file again finds it.
+          {30, "tags, quality issues, import keys", R"SQL(
+ALTER TABLE customers ADD COLUMN tags_json TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE customers ADD COLUMN quality_enc TEXT NOT NULL DEFAULT '';
+ALTER TABLE customers ADD COLUMN quality_open INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE customers ADD COLUMN import_key TEXT;
+CREATE INDEX customers_quality ON customers(created_at, id) WHERE quality_open > 0;
+CREATE INDEX customers_import_key ON customers(import_key)
 )SQL"}};
 }
 
 core::Result<int64_t> CustomerStore::Insert(const Row& r, const std::vector<IndexEntry>& index) {
-  return db_.Write([&](soci::session& sql) -> int64_t {
-    CheckCodeFree(db_, sql, r.code, 0);
-    auto& ins = db_.Cached<CustomerInsert>(sql, "customer.insert");
-    ins.r = r;
-    ins.code_ind = r.code.empty() ? soci::i_null : soci::i_ok;
-    ins.owner = r.owner_id.value_or(0);
-    ins.owner_ind = r.owner_id ? soci::i_ok : soci::i_null;
-    ins.created_by = r.created_by;
-    ins.created_at = r.created_at;
-    ins.updated_by = r.updated_by;
-    ins.updated_at = r.updated_at;
-    ins.version = r.version;
-    ins.st.execute(true);
-    long long id = ins.id;
-    db_.Done(ins.st);
-    WriteIndex(db_, sql, id, index, /*replace=*/false);
-    return id;
-  });
+  return db_.Write(
+      [&](soci::session& sql) -> int64_t { return InsertRow(db_, sql, r, index, ""); });
 }
 
 core::Result<std::optional<Row>> CustomerStore::Get(int64_t id, bool include_deleted) {
@@ -261,40 +332,7 @@ core::Result<std::optional<Row>> CustomerStore::Get(int64_t id, bool include_del
 core::Result<UpdateOutcome> CustomerStore::Update(const Row& r, int64_t expected_version,
                                                   const std::vector<IndexEntry>& index) {
   return db_.Write([&](soci::session& sql) -> UpdateOutcome {
-    long long id = r.id, expected = expected_version;
-    CheckCodeFree(db_, sql, r.code, id);
-    soci::indicator code_ind = r.code.empty() ? soci::i_null : soci::i_ok;
-    long long owner = r.owner_id.value_or(0);
-    soci::indicator owner_ind = r.owner_id ? soci::i_ok : soci::i_null;
-    long long updated_by = r.updated_by, updated_at = r.updated_at;
-    soci::statement st =
-        (sql.prepare << "UPDATE customers SET code = :code, name = :name, name_key = :nk, "
-                        "gender = :g, company = :co, title = :ti, phones_enc = :ph, "
-                        "emails_enc = :em, id_number_enc = :idn, id_number_bidx = :idb, "
-                        "credit_code = :cc, province = :pr, city = :ci, district = :di, "
-                        "address_enc = :ad, source = :so, owner_id = :ow, stage = :st, "
-                        "notes = :no, custom_json = :cu, updated_by = :ub, updated_at = :ua, "
-                        "version = version + 1 WHERE id = :id AND version = :v AND deleted_at "
-                        "IS NULL",
-         soci::use(r.code, code_ind), soci::use(r.name), soci::use(r.name_key), soci::use(r.gender),
-         soci::use(r.company), soci::use(r.title), soci::use(r.phones_enc), soci::use(r.emails_enc),
-         soci::use(r.id_number_enc), soci::use(r.id_number_bidx), soci::use(r.credit_code),
-         soci::use(r.province), soci::use(r.city), soci::use(r.district), soci::use(r.address_enc),
-         soci::use(r.source), soci::use(owner, owner_ind), soci::use(r.stage), soci::use(r.notes),
-         soci::use(r.custom_json), soci::use(updated_by), soci::use(updated_at), soci::use(id),
-         soci::use(expected));
-    st.execute(true);
-    if (st.get_affected_rows() == 0) {
-      long long version = 0;
-      soci::indicator deleted_ind = soci::i_null;
-      long long deleted_at = 0;
-      sql << "SELECT version, deleted_at FROM customers WHERE id = :id", soci::use(id),
-          soci::into(version), soci::into(deleted_at, deleted_ind);
-      if (!sql.got_data() || deleted_ind == soci::i_ok) return UpdateOutcome::kNotFound;
-      return UpdateOutcome::kStale;
-    }
-    WriteIndex(db_, sql, id, index, /*replace=*/true);
-    return UpdateOutcome::kOk;
+    return UpdateRow(db_, sql, r, expected_version, index);
   });
 }
 
@@ -338,6 +376,7 @@ core::Result<std::vector<Row>> CustomerStore::List(const ListQuery& q, const Sea
     if (!q.province.empty()) where += " AND c.province = " + p.Text(q.province);
     if (!q.city.empty()) where += " AND c.city = " + p.Text(q.city);
     if (!q.stage.empty()) where += " AND c.stage = " + p.Text(q.stage);
+    if (q.quality) where += " AND c.quality_open > 0";
     if (q.created_from) where += " AND c.created_at >= " + p.Number(*q.created_from);
     if (q.created_to) where += " AND c.created_at < " + p.Number(*q.created_to);
     std::vector<std::string> any;
@@ -594,7 +633,8 @@ namespace {
 std::string KeyPredicate(uint32_t version, bool on_key) {
   const std::string prefix = "'k" + std::to_string(version) + ":%'";
   std::string out;
-  for (const char* col : {"c.phones_enc", "c.emails_enc", "c.id_number_enc", "c.address_enc"}) {
+  for (const char* col :
+       {"c.phones_enc", "c.emails_enc", "c.id_number_enc", "c.address_enc", "c.quality_enc"}) {
     if (!out.empty()) out += " OR ";
     out += std::string("(") + col + " <> '' AND " + col + (on_key ? " LIKE " : " NOT LIKE ") +
            prefix + ")";
@@ -648,15 +688,134 @@ core::Result<bool> CustomerStore::Reencrypt(const Row& r, int64_t expected_versi
     long long id = r.id, expected = expected_version;
     soci::statement st =
         (sql.prepare << "UPDATE customers SET phones_enc = :ph, emails_enc = :em, id_number_enc "
-                        "= :idn, id_number_bidx = :idb, address_enc = :ad WHERE id = :id AND "
-                        "version = :v",
+                        "= :idn, id_number_bidx = :idb, address_enc = :ad, quality_enc = :qe "
+                        "WHERE id = :id AND version = :v",
          soci::use(r.phones_enc), soci::use(r.emails_enc), soci::use(r.id_number_enc),
-         soci::use(r.id_number_bidx), soci::use(r.address_enc), soci::use(id), soci::use(expected));
+         soci::use(r.id_number_bidx), soci::use(r.address_enc), soci::use(r.quality_enc),
+         soci::use(id), soci::use(expected));
     st.execute(true);
     if (st.get_affected_rows() == 0) return false;
     WriteIndex(db_, sql, id, index, /*replace=*/true);
     return true;
   });
+}
+
+namespace {
+
+// Live customers holding a contact blind index of one kind, prepared once per connection.
+struct ContactMatchQuery {
+  std::string bidx, kind;
+  long long id = 0, owner = 0;
+  soci::indicator owner_ind = soci::i_null;
+  soci::statement st;
+  explicit ContactMatchQuery(soci::session& sql)
+      : st((sql.prepare << "SELECT c.id, c.owner_id FROM contact_index i JOIN customers c ON "
+                           "c.id = i.customer_id WHERE i.bidx = :b AND i.kind = :k AND "
+                           "c.deleted_at IS NULL ORDER BY c.id",
+            soci::use(bidx), soci::use(kind), soci::into(id), soci::into(owner, owner_ind))) {}
+};
+
+// Live customers imported from a row with this key.
+struct RowKeyQuery {
+  std::string key;
+  long long id = 0, owner = 0;
+  soci::indicator owner_ind = soci::i_null;
+  soci::statement st;
+  explicit RowKeyQuery(soci::session& sql)
+      : st((sql.prepare << "SELECT id, owner_id FROM customers WHERE import_key = :k AND "
+                           "deleted_at IS NULL ORDER BY id",
+            soci::use(key), soci::into(id), soci::into(owner, owner_ind))) {}
+};
+
+// The customer holding a code (the recycle bin included).
+struct CodeQuery {
+  std::string code;
+  long long id = 0, owner = 0, deleted_at = 0;
+  soci::indicator owner_ind = soci::i_null, deleted_ind = soci::i_null;
+  soci::statement st;
+  explicit CodeQuery(soci::session& sql)
+      : st((sql.prepare << "SELECT id, owner_id, deleted_at FROM customers WHERE code = :c",
+            soci::use(code), soci::into(id), soci::into(owner, owner_ind),
+            soci::into(deleted_at, deleted_ind))) {}
+};
+
+}  // namespace
+
+std::vector<ImportMatch> ImportTx::Find(const std::string& code,
+                                        const std::vector<std::string>& phone_bidx,
+                                        const std::vector<std::string>& email_bidx,
+                                        const std::vector<std::string>& row_keys) {
+  std::vector<ImportMatch> out;
+  auto add = [&](long long id, soci::indicator owner_ind, long long owner, bool deleted,
+                 const char* via) {
+    for (const ImportMatch& m : out) {
+      if (m.id == id) return;
+    }
+    out.push_back(ImportMatch{
+        id, owner_ind == soci::i_ok ? std::optional<int64_t>(owner) : std::nullopt, deleted, via});
+  };
+  if (!code.empty()) {
+    auto& q = db_.Cached<CodeQuery>(sql_, "customer.import_code");
+    q.code = code;
+    q.owner_ind = q.deleted_ind = soci::i_null;
+    const bool found = q.st.execute(true);
+    const long long id = q.id, owner = q.owner;
+    const soci::indicator owner_ind = q.owner_ind, deleted_ind = q.deleted_ind;
+    db_.Done(q.st);
+    if (found) add(id, owner_ind, owner, deleted_ind == soci::i_ok, "code");
+  }
+  auto contacts = [&](const std::vector<std::string>& keys, const char* kind) {
+    auto& q = db_.Cached<ContactMatchQuery>(sql_, "customer.import_contact");
+    for (const std::string& b : keys) {
+      q.bidx = b;
+      q.kind = kind;
+      q.owner_ind = soci::i_null;
+      q.st.execute(false);
+      while (q.st.fetch()) add(q.id, q.owner_ind, q.owner, false, kind);
+      db_.Done(q.st);
+    }
+  };
+  contacts(phone_bidx, "phone");
+  contacts(email_bidx, "email");
+  auto& q = db_.Cached<RowKeyQuery>(sql_, "customer.import_row_key");
+  for (const std::string& k : row_keys) {
+    q.key = k;
+    q.owner_ind = soci::i_null;
+    q.st.execute(false);
+    while (q.st.fetch()) add(q.id, q.owner_ind, q.owner, false, "row");
+    db_.Done(q.st);
+  }
+  return out;
+}
+
+int64_t ImportTx::Insert(const Row& row, const std::vector<IndexEntry>& index,
+                         const std::string& import_key) {
+  // Find looked the code up in this transaction (the UNIQUE constraint stays the last word).
+  return InsertRow(db_, sql_, row, index, import_key, /*code_checked=*/true);
+}
+
+std::optional<Row> ImportTx::Get(int64_t id) {
+  auto& q = db_.Cached<GetQuery>(sql_, "customer.get");
+  q.id = id;
+  bool found = q.st.execute(true);
+  std::optional<Row> row;
+  if (found) row = q.rr.Take();
+  db_.Done(q.st);
+  return row;
+}
+
+UpdateOutcome ImportTx::Update(const Row& row, int64_t expected_version,
+                               const std::vector<IndexEntry>& index) {
+  return UpdateRow(db_, sql_, row, expected_version, index);
+}
+
+core::Result<void> CustomerStore::ImportBatch(bool write,
+                                              const std::function<void(ImportTx&)>& fn) {
+  auto run = [&](soci::session& sql) {
+    ImportTx tx(db_, sql);
+    fn(tx);
+  };
+  return write ? db_.WriteBatch(run) : db_.Read(run);
 }
 
 }  // namespace kehu::customer

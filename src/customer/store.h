@@ -2,6 +2,7 @@
 // the store keeps ciphertexts, blind indexes and clear fields. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct Row {
   std::optional<int64_t> owner_id;
   std::string owner_name;  // read only, joined from users
   std::string stage, notes, custom_json;
+  std::string tags_json = "[]";
+  std::string quality_enc;   // encrypted JSON list of QualityIssue; "" when none
+  int64_t quality_open = 0;  // number of open issues (clear, for the queue)
   int64_t created_by = 0, created_at = 0, updated_by = 0, updated_at = 0, version = 1;
   std::optional<int64_t> deleted_at;
 };
@@ -55,6 +59,41 @@ struct After {
 
 enum class UpdateOutcome { kOk, kNotFound, kStale };
 
+// An existing customer an imported row matches.
+struct ImportMatch {
+  int64_t id = 0;
+  std::optional<int64_t> owner_id;
+  bool deleted = false;  // in the recycle bin (only code matches find those)
+  std::string via;       // "code", "phone", "email" or "row" (the same row imported before)
+};
+
+// Statements of one import batch, all inside one transaction (see CustomerStore::ImportBatch).
+// Errors are thrown (the transaction rolls back); not thread-safe.
+class ImportTx {
+ public:
+  ImportTx(db::Database& db, soci::session& sql) : db_(db), sql_(sql) {}
+  // The transaction's session, for the caller's own statements in the same transaction.
+  soci::session& session() { return sql_; }
+  // Customers matching the code (the recycle bin included: codes stay unique there), any of
+  // the phone or email blind indexes, or any of the row keys (live customers only), each
+  // once, in the order code, phones, emails, row keys.
+  std::vector<ImportMatch> Find(const std::string& code, const std::vector<std::string>& phone_bidx,
+                                const std::vector<std::string>& email_bidx,
+                                const std::vector<std::string>& row_keys);
+  // Inserts and returns the new id; `import_key` identifies the row it came from. Call Find
+  // for its code first (a taken code then fails the transaction with a unique violation).
+  int64_t Insert(const Row& row, const std::vector<IndexEntry>& index,
+                 const std::string& import_key);
+  // The customer (live or deleted); nullopt when unknown.
+  std::optional<Row> Get(int64_t id);
+  // As CustomerStore::Update, inside this transaction.
+  UpdateOutcome Update(const Row& row, int64_t expected_version,
+                       const std::vector<IndexEntry>& index);
+
+ private:
+  db::Database& db_;
+  soci::session& sql_;
+};
 class CustomerStore {
  public:
   explicit CustomerStore(db::Database& db) : db_(db) {}
@@ -89,6 +128,10 @@ class CustomerStore {
   // by one of those users.
   core::Result<std::vector<ScanRecord>> ScanPage(int64_t after_id, int limit,
                                                  const std::vector<int64_t>* owner_in);
+
+  // Runs `fn` in one transaction (write) or without one (a dry run: fn must not write).
+  // Exceptions from fn roll back; db::Abort becomes its error.
+  core::Result<void> ImportBatch(bool write, const std::function<void(ImportTx&)>& fn);
 
   // Key rotation. Customers (the recycle bin included) with an encrypted column written under
   // another key version than `version`, in id order after `after_id`.

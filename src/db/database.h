@@ -64,6 +64,39 @@ class Database {
     return Run(true, std::forward<F>(fn));
   }
 
+  // Runs fn(session) in a transaction of its own (on SQLite not grouped with other writes, so
+  // with no savepoint around it): for big batches of statements, such as an import's, which
+  // would otherwise pay for a statement journal kept across the whole group. Same contract
+  // as Write.
+  template <typename F>
+  auto WriteBatch(F&& fn) -> core::Result<std::invoke_result_t<F, soci::session&>> {
+    if (dialect_ != Dialect::kSqlite) return Run(true, std::forward<F>(fn));
+    // The writer connection (its page cache is the larger one), alone.
+    using T = std::invoke_result_t<F, soci::session&>;
+    std::lock_guard lock(write_mu_);
+    soci::session& sql = *writer_;
+    bool in_tx = false;
+    try {
+      RunFixed(sql, "db.begin", FixedKind::kBegin);
+      in_tx = true;
+      if constexpr (std::is_void_v<T>) {
+        fn(sql);
+        RunFixed(sql, "db.commit", FixedKind::kCommit);
+        return {};
+      } else {
+        T value = fn(sql);
+        RunFixed(sql, "db.commit", FixedKind::kCommit);
+        return value;
+      }
+    } catch (Abort& a) {
+      if (in_tx) SafeRollback(sql);
+      return std::unexpected(std::move(a.error));
+    } catch (const std::exception& e) {
+      if (in_tx) SafeRollback(sql);
+      return std::unexpected(TranslateException(e));
+    }
+  }
+
   // Applies the migrations not yet applied, in version order, each in its own transaction.
   // Returns the versions applied now.
   core::Result<std::vector<int>> Migrate(const std::vector<Migration>& migrations);

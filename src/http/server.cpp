@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <restinio/tls.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -133,16 +134,17 @@ Response Server::ServeStatic(const std::string& path) const {
 }
 
 restinio::request_handling_status_t Server::Dispatch(const restinio::request_handle_t& req,
-                                                     Access access, Exec exec, Handler handler) {
+                                                     Access access, Exec exec, Handler handler,
+                                                     std::size_t max_body) {
   if (draining_.load()) {
     Send(req, Problem(503, "unavailable", "Service unavailable", "the server is shutting down"));
     return restinio::request_accepted();
   }
   in_flight_.fetch_add(1);
-  auto work = [this, req, access, handler = std::move(handler)] {
+  auto work = [this, req, access, handler = std::move(handler), max_body] {
     Response resp;
     try {
-      resp = Handle(req, access, handler);
+      resp = Handle(req, access, handler, max_body);
     } catch (const std::exception& e) {
       std::string id = core::NewIncidentId();
       spdlog::error("unhandled exception [incident {}] {} {}: {}", id,
@@ -161,7 +163,7 @@ restinio::request_handling_status_t Server::Dispatch(const restinio::request_han
 }
 
 Response Server::Handle(const restinio::request_handle_t& req, Access access,
-                        const Handler& handler) {
+                        const Handler& handler, std::size_t max_body) {
   Request r;
   r.method = std::string(req->header().method().c_str());
   r.path = std::string(req->header().path());
@@ -171,10 +173,10 @@ Response Server::Handle(const restinio::request_handle_t& req, Access access,
     r.headers[name] = f.value();
   }
   r.remote_ip = req->remote_endpoint().address().to_string();
-  if (req->body().size() > options_.max_body) {
+  if (req->body().size() > max_body) {
     return Problem(core::Error(core::Code::kPayloadTooLarge,
                                "the body has " + std::to_string(req->body().size()) +
-                                   " bytes; the limit is " + std::to_string(options_.max_body)));
+                                   " bytes; the limit is " + std::to_string(max_body)));
   }
   r.body = req->body();
   try {
@@ -330,7 +332,7 @@ core::Result<void> Server::RunWith(const char* scheme, Tune tune,
       // RESTinio drops the connection without an answer above this hard cap; below it, bodies
       // over options_.max_body get a 413 problem from Handle().
       .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}.max_body_size(
-          std::max<std::size_t>(options_.max_body * 16, 16u << 20)));
+          std::max({options_.max_body * 16, std::size_t{16} << 20, options_.max_upload})));
   tune(settings);
   restinio::http_server_t<Traits> server{restinio::external_io_context(ioctx), std::move(settings)};
 

@@ -25,7 +25,8 @@ namespace kehu::http {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
-  std::size_t max_body = 1 << 20;  // bytes; larger bodies get 413
+  std::size_t max_body = 1 << 20;     // bytes; larger bodies get 413
+  std::size_t max_upload = 64 << 20;  // bytes, for routes added with AddUpload (file uploads)
   std::size_t io_threads = 2;
   std::size_t workers = 8;
   std::string web_dir;  // built web UI (index.html + assets); empty = no UI
@@ -66,6 +67,12 @@ class Server {
   void AddInline(restinio::http_method_id_t method, Path path, Access access, Fn fn) {
     AddRoute(method, std::move(path), access, Exec::kInline, std::move(fn));
   }
+  // Like Add, for a route taking a file as its body: up to max_upload bytes instead of
+  // max_body.
+  template <typename Path, typename Fn>
+  void AddUpload(restinio::http_method_id_t method, Path path, Access access, Fn fn) {
+    AddRoute(method, std::move(path), access, Exec::kWorker, std::move(fn), options_.max_upload);
+  }
 
   // Serves until SIGTERM/SIGINT, then stops accepting work, lets requests in flight finish
   // (up to shutdown_grace_ms) and returns. kUnavailable when the port cannot be bound.
@@ -78,17 +85,20 @@ class Server {
   core::Result<void> RunWith(const char* scheme, Tune tune,
                              const std::function<void(const std::string&)>& on_listening);
   template <typename Path, typename Fn>
-  void AddRoute(restinio::http_method_id_t method, Path path, Access access, Exec exec, Fn fn) {
+  void AddRoute(restinio::http_method_id_t method, Path path, Access access, Exec exec, Fn fn,
+                std::size_t max_body = 0) {
+    const std::size_t limit = max_body ? max_body : options_.max_body;
     router_->add_handler(
         method, std::move(path),
-        [this, access, exec, fn](const restinio::request_handle_t& req, auto... params) {
-          return Dispatch(req, access, exec,
-                          [fn, params...](Request& r) { return fn(r, params...); });
+        [this, access, exec, fn, limit](const restinio::request_handle_t& req, auto... params) {
+          return Dispatch(
+              req, access, exec, [fn, params...](Request& r) { return fn(r, params...); }, limit);
         });
   }
   restinio::request_handling_status_t Dispatch(const restinio::request_handle_t& req, Access access,
-                                               Exec exec, Handler handler);
-  Response Handle(const restinio::request_handle_t& req, Access access, const Handler& handler);
+                                               Exec exec, Handler handler, std::size_t max_body);
+  Response Handle(const restinio::request_handle_t& req, Access access, const Handler& handler,
+                  std::size_t max_body);
   Response Authenticate(Request& r, Access access, bool& ok);
   Response WithIdempotency(Request& r, const Handler& handler);
   void Send(const restinio::request_handle_t& req, const Response& resp);

@@ -102,13 +102,16 @@ class UserService {
   // Drops this server's cached authentications of the user (after their MFA or role changed).
   void Forget(int64_t user_id);
 
+  // The actor of an active user, with the role's permissions and scope as they are now (also
+  // for a background job acting for the user who started it); `mfa_enabled` (when given)
+  // receives whether they have MFA on. kUnauthenticated when inactive.
+  core::Result<core::Actor> ActorFor(int64_t user_id, bool* mfa_enabled = nullptr);
+
  private:
   struct CacheEntry {
     Authenticated auth;
     int64_t cached_at = 0;
   };
-  // The user's actor; `mfa_enabled` (when given) receives whether they have MFA on.
-  core::Result<core::Actor> ActorFor(int64_t user_id, bool* mfa_enabled = nullptr);
   std::optional<Authenticated> CacheGet(const std::string& key, int64_t now);
   void CachePut(const std::string& key, const Authenticated& a, int64_t now);
   void CacheErase(const std::string& key);

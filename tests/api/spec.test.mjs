@@ -61,6 +61,7 @@ describe('openapi.yaml', () => {
     emails: [{ address: 'zhang.wei@example.com', label: '工作' }],
     id_number: '11010519491231002X', credit_code: null, province: '河北省', city: '秦皇岛市', district: null, address: null,
     source: '展会', owner_id: 1, owner_name: '管理员', stage: 'intent', notes: null, custom: { industry: '外贸', budget: 50000 },
+    tags: ['VIP'], quality_issues: [],
     created_by: 1, created_at: '2026-11-22T15:14:08.123Z', updated_by: 1, updated_at: '2026-11-22T15:14:08.123Z',
     version: 3, deleted_at: null, masked: false,
   };

@@ -64,6 +64,9 @@ export interface Customer {
   stage: Stage
   notes: string | null
   custom: Record<string, CustomValue>
+  tags: string[]
+  /** Values an import could not store as given, kept raw for staff to fix (数据质量). */
+  quality_issues: QualityIssue[]
   created_by: number
   created_at: string
   updated_by: number
@@ -76,6 +79,20 @@ export interface Customer {
    * A masked value sent back unchanged in a PATCH keeps the stored one.
    */
   masked: boolean
+}
+
+/**
+ * A value kept raw and flagged: `field` is phones, emails, id_number, gender, custom.x, …;
+ * `raw` is masked like the customer's contact data until revealed.
+ */
+export interface QualityIssue {
+  field: string
+  code: string
+  message: string
+  raw: string
+  /** The header of the imported file's column. */
+  column: string | null
+  at: string
 }
 
 export interface PhoneInput {
@@ -109,6 +126,9 @@ export interface CustomerWrite {
   stage?: Stage
   notes?: string | null
   custom?: Record<string, CustomValue>
+  tags?: string[]
+  /** `[]`: the open data-quality issues are dealt with. */
+  quality_issues?: []
 }
 
 export type CustomerSort = 'created_at' | 'updated_at' | 'name' | 'code'

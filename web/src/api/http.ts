@@ -68,6 +68,8 @@ export interface RequestOptions {
   /** Sent as `Idempotency-Key` on POST. */
   idempotencyKey?: string
   signal?: AbortSignal
+  /** A body sent as is (a file upload) instead of `body` as JSON. */
+  raw?: Blob
 }
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
@@ -151,8 +153,11 @@ async function readProblem(res: Response): Promise<Problem> {
 
 async function send(method: Method, path: string, opts: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { Accept: 'application/json, application/problem+json' }
-  let body: string | undefined
-  if (opts.body !== undefined) {
+  let body: string | Blob | undefined
+  if (opts.raw !== undefined) {
+    headers['Content-Type'] = 'application/octet-stream'
+    body = opts.raw
+  } else if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json'
     body = JSON.stringify(opts.body)
   }

@@ -83,6 +83,18 @@ const routes: RouteRecordRaw[] = [
         meta: { title: 'tokens.title', menu: 'tokens' },
       },
       {
+        path: 'import',
+        name: 'import',
+        component: () => import('@/views/importer/ImportView.vue'),
+        meta: { title: 'importer.title', menu: 'import', perm: 'customer.import' },
+      },
+      {
+        path: 'quality',
+        name: 'quality',
+        component: () => import('@/views/quality/QualityView.vue'),
+        meta: { title: 'quality.title', menu: 'quality', perm: 'customer.read' },
+      },
+      {
         path: 'security',
         name: 'security',
         component: () => import('@/views/security/SecurityView.vue'),

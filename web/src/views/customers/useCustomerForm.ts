@@ -73,6 +73,7 @@ export interface CustomerFormModel {
   owner_id: number | null
   stage: Stage
   notes: string
+  tags: string[]
   custom: Record<string, CustomValue>
 }
 
@@ -141,6 +142,7 @@ function modelFrom(c: Customer | null, fields: Field[], ownerId: number | null):
       owner_id: ownerId,
       stage: 'potential',
       notes: '',
+      tags: [],
       custom,
     }
   }
@@ -174,6 +176,7 @@ function modelFrom(c: Customer | null, fields: Field[], ownerId: number | null):
     owner_id: c.owner_id,
     stage: c.stage,
     notes: c.notes ?? '',
+    tags: [...c.tags],
     custom,
   }
 }
@@ -222,6 +225,7 @@ function build(m: CustomerFormModel, fields: Field[]): Built {
     phones,
     emails,
     custom,
+    tags: m.tags.map((x) => x.trim()).filter((x) => x !== ''),
   }
   for (const k of TEXT_KEYS) {
     const v = m[k].trim()
@@ -255,6 +259,7 @@ function diff(body: Built['body'], c: Customer, fields: Field[]): CustomerWrite 
     if (!isEmptyValue(v)) shown[f.name] = v
   }
   if (!same(sortKeys(body.custom), sortKeys(shown))) put('custom')
+  if (!same(body.tags, c.tags)) put('tags')
   return out
 }
 
