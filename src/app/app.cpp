@@ -10,6 +10,7 @@
 #include "audit/routes.h"
 #include "core/time.h"
 #include "customer/routes.h"
+#include "export/routes.h"
 #include "field/routes.h"
 #include "http/server.h"
 #include "user/routes.h"
@@ -155,6 +156,9 @@ core::Result<std::unique_ptr<App>> App::Open(const Config& config, std::size_t p
                                                              *a->users, *a->access, *a->audit,
                                                              *a->phones, *a->cipher, *a->bidx);
   a->idempotency = std::make_unique<idempotency::IdempotencyStore>(*a->db);
+  a->exports = std::make_unique<exports::ExportService>(
+      *a->customers, *a->fields, *a->access, *a->audit,
+      (std::filesystem::path(config.data_dir) / "tmp").string());
   return a;
 }
 
@@ -198,6 +202,7 @@ core::Result<void> Serve(App& app) {
   access::RegisterRoutes(server, *app.access);
   field::RegisterRoutes(server, *app.fields);
   customer::RegisterRoutes(server, *app.customers);
+  exports::RegisterRoutes(server, *app.exports);
   audit::RegisterRoutes(server, *app.audit);
 
   (void)app.idempotency->Expire(core::NowMs() - 24LL * 3600 * 1000);

@@ -13,6 +13,7 @@
 #include "crypto/crypto.h"
 #include "customer/service.h"
 #include "db/database.h"
+#include "export/service.h"
 #include "field/service.h"
 #include "idempotency/store.h"
 #include "phone/normalizer.h"
@@ -65,6 +66,7 @@ class App {
   std::unique_ptr<customer::CustomerStore> customer_store;
   std::unique_ptr<customer::CustomerService> customers;
   std::unique_ptr<idempotency::IdempotencyStore> idempotency;
+  std::unique_ptr<exports::ExportService> exports;
 
  private:
   App(Config c, crypto::KeyRing k) : config(std::move(c)), keys(std::move(k)) {}

@@ -10,6 +10,7 @@
 
 #include "app/app.h"
 #include "audit/cli.h"
+#include "export/cli.h"
 #include "user/model.h"
 
 namespace {
@@ -179,6 +180,7 @@ int main(int argc, char** argv) {
   for (CLI::App* sub : {keys_status, keys_rotate, keys_reencrypt, keys_retire}) sub->fallthrough();
 
   auto audit_cmds = kehu::audit::AddCommands(cli);
+  auto export_cmds = kehu::exports::AddCommands(cli);
 
   CLI11_PARSE(cli, argc, argv);
   if (quiet) spdlog::set_level(spdlog::level::warn);
@@ -301,6 +303,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (auto code = kehu::audit::RunCommands(*audit_cmds, *app.audit)) return *code;
+  if (auto code = kehu::exports::RunCommands(*export_cmds, *app.exports)) return *code;
   if (keys_status->parsed()) {
     auto ring = kehu::crypto::KeyRing::LoadOrCreate(app.config.key_file);
     if (!ring) return Fail(ring.error());
