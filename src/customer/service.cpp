@@ -9,6 +9,7 @@
 #include <future>
 #include <limits>
 #include <set>
+#include <system_error>
 
 #include "core/text.h"
 #include "core/time.h"
@@ -900,7 +901,14 @@ core::Result<int64_t> CustomerService::Scan(const core::Actor& actor, const List
     const bool last = rows.size() < static_cast<std::size_t>(batch) ||
                       handed + static_cast<int64_t>(rows.size()) >= max_rows;
     std::future<Fetched> next;
-    if (!last) next = std::async(std::launch::async, fetch, after_of(rows.back()), share);
+    std::optional<After> later;  // no thread to be had: read the next page afterwards
+    if (!last) {
+      try {
+        next = std::async(std::launch::async, fetch, after_of(rows.back()), share);
+      } catch (const std::system_error&) {
+        later = after_of(rows.back());
+      }
+    }
     std::vector<Customer>& customers = cur.head;
     const std::size_t take = static_cast<std::size_t>(
         std::min<int64_t>(static_cast<int64_t>(rows.size()), max_rows - handed));
@@ -920,7 +928,7 @@ core::Result<int64_t> CustomerService::Scan(const core::Actor& actor, const List
       if (next.valid()) next.wait();
       break;
     }
-    cur = next.get();
+    cur = next.valid() ? next.get() : fetch(later, 0);
   }
   return handed;
 }

@@ -20,9 +20,11 @@ constexpr int kBatch = 500;
 // A reader waiting this long gets what is ready (a sparse search fills 64 KiB slowly), so the
 // connection never sits idle long enough for the server's request timeout.
 constexpr auto kFlushEvery = std::chrono::seconds(10);
-// An XLSX file is sent once complete; after this long building it, the answer starts (status
-// and headers) so the connection stays alive. An error after that cuts the download short.
-constexpr auto kXlsxHeadersAfter = std::chrono::seconds(20);
+// An XLSX file is sent once complete. The server drops a request that writes nothing for 60 s,
+// so after this long building it the answer starts (status and headers): that leaves a minute
+// more, about 100 s in all (a million rows took 35-60 s on a busy 2-core machine). An error
+// after that cuts the download short.
+constexpr auto kXlsxHeadersAfter = std::chrono::seconds(40);
 using Clock = std::chrono::steady_clock;
 
 // Counts an export as running for its lifetime.

@@ -16,8 +16,7 @@ import {
  * quota, and hands the download to the browser.
  */
 export function useExport(filters: () => ExportFilters) {
-  const { locale } = useI18n()
-  const { t } = useI18n()
+  const { t, locale } = useI18n()
 
   const open = ref(false)
   const counting = ref(false)
