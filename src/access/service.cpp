@@ -309,25 +309,55 @@ core::Result<void> AccessService::Resolve(core::Actor& actor, const std::string&
   return core::Ok();
 }
 
+core::Result<int> AccessService::QuotaOf(const core::Actor& actor) const {
+  if (actor.user_id == 0) return 0;  // the CLI's local administrator
+  auto role = store_.FindRoleByKey(actor.role);
+  if (!role) return std::unexpected(role.error());
+  return *role ? (*role)->reveal_quota : 0;
+}
+
 core::Result<AccessService::RevealCharge> AccessService::ChargeReveal(const core::Actor& actor) {
+  return ChargeReveals(actor, 1);
+}
+
+core::Result<AccessService::RevealCharge> AccessService::ChargeReveals(const core::Actor& actor,
+                                                                       int n) {
   if (!actor.Can(core::Perm::kPhoneReveal)) {
     return std::unexpected(core::Error::Forbidden("revealing numbers needs phone.reveal"));
   }
-  int quota = 0;
-  if (actor.user_id != 0) {
-    auto role = store_.FindRoleByKey(actor.role);
-    if (!role) return std::unexpected(role.error());
-    if (*role) quota = (*role)->reveal_quota;
-  }
+  if (n < 1) return std::unexpected(core::Error::BadRequest("nothing to reveal"));
+  auto quota = QuotaOf(actor);
+  if (!quota) return std::unexpected(quota.error());
   if (actor.user_id == 0) return RevealCharge{0, 0, false};  // the CLI's local administrator
-  auto used = store_.CountReveal(actor.user_id, TodayCn(), quota);
+  auto used = store_.CountReveal(actor.user_id, TodayCn(), *quota, n);
   if (!used) return std::unexpected(used.error());
   if (!*used) {
+    if (n == 1) {
+      return std::unexpected(core::Error(core::Code::kRateLimited,
+                                         "today's quota of " + std::to_string(*quota) +
+                                             " number reveals is used up; it resets at midnight"));
+    }
+    auto today = store_.RevealsOn(actor.user_id, TodayCn());
+    const int left = today ? std::max(0, *quota - *today) : 0;
     return std::unexpected(core::Error(core::Code::kRateLimited,
-                                       "today's quota of " + std::to_string(quota) +
-                                           " number reveals is used up; it resets at midnight"));
+                                       "showing clear values of " + std::to_string(n) +
+                                           " customers needs " + std::to_string(n) + " reveals; " +
+                                           std::to_string(left) + " of today's quota of " +
+                                           std::to_string(*quota) + " are left"));
   }
-  return RevealCharge{**used, quota, quota > 0 && **used == quota};
+  return RevealCharge{**used, *quota, *quota > 0 && **used == *quota};
+}
+
+core::Result<AccessService::RevealCharge> AccessService::RevealUsage(const core::Actor& actor) {
+  if (!actor.Can(core::Perm::kPhoneReveal)) {
+    return std::unexpected(core::Error::Forbidden("revealing numbers needs phone.reveal"));
+  }
+  auto quota = QuotaOf(actor);
+  if (!quota) return std::unexpected(quota.error());
+  if (actor.user_id == 0) return RevealCharge{0, 0, false};
+  auto used = store_.RevealsOn(actor.user_id, TodayCn());
+  if (!used) return std::unexpected(used.error());
+  return RevealCharge{*used, *quota, *quota > 0 && *used >= *quota};
 }
 
 }  // namespace kehu::access

@@ -51,10 +51,17 @@ class AccessService {
   // Counts one clear-number reveal for today (UTC+8 calendar day, as the users live there).
   // kForbidden without phone.reveal; kRateLimited once the role's daily quota is used up.
   core::Result<RevealCharge> ChargeReveal(const core::Actor& actor);
+  // Counts `n` (>= 1) reveals at once (a clear-values export of n customers), all or none:
+  // kRateLimited, counting nothing, when fewer than n are left today.
+  core::Result<RevealCharge> ChargeReveals(const core::Actor& actor, int n);
+  // Today's reveals so far (`used`) and the role's quota (0 = unlimited), counting nothing.
+  // kForbidden without phone.reveal.
+  core::Result<RevealCharge> RevealUsage(const core::Actor& actor);
 
  private:
   core::Result<void> CheckAdmin(const core::Actor& actor) const;
   core::Result<Role> Validate(const RoleInput& in, Role base, bool creating) const;
+  core::Result<int> QuotaOf(const core::Actor& actor) const;
 
   void Audit(const core::Actor& actor, const char* action, const char* entity, int64_t id,
              nlohmann::json details = nlohmann::json::object());

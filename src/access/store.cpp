@@ -350,15 +350,15 @@ core::Result<std::vector<int64_t>> AccessStore::UsersInTeams(const std::vector<i
 }
 
 core::Result<std::optional<int>> AccessStore::CountReveal(int64_t user_id, const std::string& day,
-                                                          int quota) {
+                                                          int quota, int n) {
   return db_.Write([&](soci::session& sql) -> std::optional<int> {
     long long uid = user_id;
-    int q1 = quota, q2 = quota;
+    int q1 = quota, q2 = quota, add = n, room = quota - n;
     // One atomic increment, so concurrent reveals cannot both slip under the quota.
     soci::statement up =
-        (sql.prepare << "UPDATE reveal_counts SET count = count + 1 "
-                        "WHERE user_id = :u AND day = :d AND (:q1 = 0 OR count < :q2)",
-         soci::use(uid), soci::use(day), soci::use(q1), soci::use(q2));
+        (sql.prepare << "UPDATE reveal_counts SET count = count + :n "
+                        "WHERE user_id = :u AND day = :d AND (:q1 = 0 OR count <= :r)",
+         soci::use(add), soci::use(uid), soci::use(day), soci::use(q1), soci::use(room));
     up.execute(true);
     int count = 0;
     soci::indicator ind = soci::i_null;
@@ -366,8 +366,9 @@ core::Result<std::optional<int>> AccessStore::CountReveal(int64_t user_id, const
         soci::use(day), soci::into(count, ind);
     const bool exists = sql.got_data() && ind == soci::i_ok;
     if (up.get_affected_rows() > 0) return count;
-    if (exists) return std::nullopt;  // the row is there and was not incremented: quota reached
-    count = 1;
+    if (exists) return std::nullopt;  // the row is there and was not incremented: no room
+    if (q2 != 0 && n > q2) return std::nullopt;
+    count = n;
     sql << "INSERT INTO reveal_counts (user_id, day, count) VALUES (:u, :d, :c)", soci::use(uid),
         soci::use(day), soci::use(count);
     return count;

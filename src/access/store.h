@@ -38,9 +38,11 @@ class AccessStore {
   // Ids of the users whose team is one of `team_ids`.
   core::Result<std::vector<int64_t>> UsersInTeams(const std::vector<int64_t>& team_ids);
 
-  // Adds one to the user's reveal count of `day` (YYYY-MM-DD) unless it already reached
-  // `quota` (0 = no limit). Returns the new count, or nullopt when the quota was reached.
-  core::Result<std::optional<int>> CountReveal(int64_t user_id, const std::string& day, int quota);
+  // Adds `n` (>= 1) to the user's reveal count of `day` (YYYY-MM-DD) unless that would take it
+  // over `quota` (0 = no limit). Returns the new count, or nullopt when the quota does not
+  // leave room for `n` more (nothing is counted then).
+  core::Result<std::optional<int>> CountReveal(int64_t user_id, const std::string& day, int quota,
+                                               int n = 1);
   core::Result<int> RevealsOn(int64_t user_id, const std::string& day);
 
  private:

@@ -12,6 +12,7 @@
 #include "core/time.h"
 #include "customer/routes.h"
 #include "dedup/routes.h"
+#include "export/routes.h"
 #include "field/routes.h"
 #include "http/server.h"
 #include "importer/routes.h"
@@ -177,6 +178,9 @@ core::Result<std::unique_ptr<App>> App::Open(const Config& config, std::size_t p
   a->imports = std::make_unique<importer::ImportService>(
       *a->import_store, *a->job_store, *a->customers, *a->fields, *a->users, *a->audit, *a->cipher,
       config.data_dir, a->node);
+  a->exports = std::make_unique<exports::ExportService>(
+      *a->customers, *a->fields, *a->access, *a->audit,
+      (std::filesystem::path(config.data_dir) / "tmp").string());
   return a;
 }
 
@@ -223,6 +227,7 @@ core::Result<void> Serve(App& app) {
   field::RegisterRoutes(server, *app.fields);
   customer::RegisterRoutes(server, *app.customers);
   dedup::RegisterRoutes(server, *app.dedup);
+  exports::RegisterRoutes(server, *app.exports);
   audit::RegisterRoutes(server, *app.audit);
   // Background jobs of this data directory (imports), resumed after a restart.
   jobs::Runner runner(*app.job_store, "server:" + app.node);

@@ -14,6 +14,7 @@
 #include "customer/service.h"
 #include "db/database.h"
 #include "dedup/service.h"
+#include "export/service.h"
 #include "field/service.h"
 #include "idempotency/store.h"
 #include "importer/service.h"
@@ -77,6 +78,7 @@ class App {
   std::unique_ptr<jobs::JobStore> job_store;
   std::unique_ptr<importer::ImportStore> import_store;
   std::unique_ptr<importer::ImportService> imports;
+  std::unique_ptr<exports::ExportService> exports;
 
  private:
   App(Config c, crypto::KeyRing k) : config(std::move(c)), keys(std::move(k)) {}

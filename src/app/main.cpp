@@ -12,6 +12,7 @@
 #include "audit/cli.h"
 #include "dedup/cli.h"
 #include "importer/cli.h"
+#include "export/cli.h"
 #include "user/model.h"
 
 namespace {
@@ -193,6 +194,7 @@ int main(int argc, char** argv) {
   auto audit_cmds = kehu::audit::AddCommands(cli);
   auto dedup_cmds = kehu::dedup::AddCommands(cli);
   auto import_cmds = kehu::importer::AddCommands(cli);
+  auto export_cmds = kehu::exports::AddCommands(cli);
 
   CLI11_PARSE(cli, argc, argv);
   if (quiet) spdlog::set_level(spdlog::level::warn);
@@ -329,6 +331,7 @@ int main(int argc, char** argv) {
           kehu::importer::RunCommands(*import_cmds, *app.imports, *app.job_store, *app.users)) {
     return *code;
   }
+  if (auto code = kehu::exports::RunCommands(*export_cmds, *app.exports)) return *code;
   if (keys_status->parsed()) {
     auto ring = kehu::crypto::KeyRing::LoadOrCreate(app.config.key_file);
     if (!ring) return Fail(ring.error());

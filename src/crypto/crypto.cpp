@@ -118,6 +118,51 @@ std::optional<std::size_t> DecodeBase64(std::string_view text, unsigned char* bi
   return bin_len;
 }
 
+// The same strict decode of standard padded base64 (kB64) as DecodeBase64, table-driven and
+// so about ten times faster; its time depends on the input. Only for data that is not secret,
+// such as field ciphertexts, which every customer read decodes.
+std::optional<std::size_t> DecodeBase64Public(std::string_view text, unsigned char* bin,
+                                              std::size_t bin_max) {
+  static const auto kValues = [] {
+    std::array<int8_t, 256> v{};
+    v.fill(-1);
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i)
+      v[static_cast<unsigned char>(alphabet[i])] = static_cast<int8_t>(i);
+    return v;
+  }();
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::size_t pad = 0;
+  if (!text.empty() && text.back() == '=')
+    pad = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
+  const std::size_t out_len = text.size() / 4 * 3 - pad;
+  if (out_len > bin_max) return std::nullopt;
+  const auto* in = reinterpret_cast<const unsigned char*>(text.data());
+  std::size_t o = 0;
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    const bool last = i + 4 == text.size();
+    const int a = kValues[in[i]], b = kValues[in[i + 1]];
+    const int c = last && pad == 2 ? 0 : kValues[in[i + 2]];
+    const int d = last && pad >= 1 ? 0 : kValues[in[i + 3]];
+    if ((a | b | c | d) < 0) return std::nullopt;
+    const uint32_t n = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) |
+                       (static_cast<uint32_t>(c) << 6) | static_cast<uint32_t>(d);
+    if (last && pad == 2) {
+      if (n & 0xFFFF) return std::nullopt;  // non-canonical trailing bits
+      bin[o++] = static_cast<unsigned char>(n >> 16);
+    } else if (last && pad == 1) {
+      if (n & 0xFF) return std::nullopt;
+      bin[o++] = static_cast<unsigned char>(n >> 16);
+      bin[o++] = static_cast<unsigned char>(n >> 8);
+    } else {
+      bin[o++] = static_cast<unsigned char>(n >> 16);
+      bin[o++] = static_cast<unsigned char>(n >> 8);
+      bin[o++] = static_cast<unsigned char>(n);
+    }
+  }
+  return o;
+}
+
 std::string Hex(const unsigned char* bin, std::size_t bin_len) {
   std::string out(bin_len * 2 + 1, '\0');
   sodium_bin2hex(out.data(), out.size(), bin, bin_len);
@@ -586,7 +631,7 @@ core::Result<std::string> FieldCipher::Decrypt(std::string_view ciphertext,
   const std::string_view encoded = ciphertext.substr(prefix_len);
   const std::size_t bin_max = Base64DecodedBound(encoded.size());
   Scratch bin(bin_max);
-  const auto bin_len = DecodeBase64(encoded, bin.data(), bin_max, kB64);
+  const auto bin_len = DecodeBase64Public(encoded, bin.data(), bin_max);
   if (!bin_len || *bin_len < kNonceBytes + kTagBytes) {
     return std::unexpected(core::Error::Internal("field ciphertext is malformed"));
   }

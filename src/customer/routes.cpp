@@ -21,13 +21,18 @@ Response WithEtag(Response r, const Customer& c) {
   return r;
 }
 
-core::Result<ListQuery> ParseListQuery(const Request& r) {
+}  // namespace
+
+core::Result<ListQuery> ParseListQuery(const Request& r, const std::set<std::string>& extra,
+                                       bool paging) {
   ListQuery q;
   static const std::set<std::string> kKnown = {
       "limit", "cursor",       "q",          "owner_id", "source", "province", "city",
       "stage", "created_from", "created_to", "sort",     "order",  "deleted"};
   for (const auto& [k, v] : r.query) {
-    if (!kKnown.contains(k))
+    const bool known =
+        (kKnown.contains(k) && (paging || (k != "limit" && k != "cursor"))) || extra.contains(k);
+    if (!known)
       return std::unexpected(core::Error::BadRequest(fmt::format("unknown query parameter {}", k)));
   }
   auto limit = r.QueryInt("limit");
@@ -96,6 +101,8 @@ core::Result<ListQuery> ParseListQuery(const Request& r) {
   }
   return q;
 }
+
+namespace {
 
 // `?confirm_duplicate=true`: save even though other customers hold the same phone or email
 // (without it such a write answers 409 with the matches).

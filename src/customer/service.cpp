@@ -6,7 +6,11 @@
 
 #include <algorithm>
 #include <map>
+#include <chrono>
+#include <future>
+#include <limits>
 #include <set>
+#include <system_error>
 
 #include "core/text.h"
 #include "core/time.h"
@@ -118,6 +122,91 @@ bool Touches(const CustomerInput& in, const std::string& field) {
   if (field == "tags") return in.tags.has_value();
   if (field == "owner_id") return in.owner_id.has_value();
   return false;
+}
+
+// Reads a stored phone or email list, as written by ToRow: a JSON array of flat objects whose
+// members are strings without escapes or booleans. Every customer read decodes these, so this
+// reads them straight into Items without a JSON tree; `set(item, key, value)` (value a
+// string_view or a bool) returns false for a value of the wrong type. False, with `out` as it
+// was, for any other text (escapes included): the caller then parses it as JSON.
+template <typename Item, typename Set>
+bool ReadFlatList(std::string_view t, std::vector<Item>& out, Set set) {
+  const std::size_t before = out.size();
+  std::size_t i = 0;
+  auto fail = [&] {
+    out.resize(before);
+    return false;
+  };
+  auto ws = [&] {
+    while (i < t.size() && (t[i] == ' ' || t[i] == '\n' || t[i] == '\r' || t[i] == '\t')) ++i;
+  };
+  auto is = [&](char c) {
+    ws();
+    if (i < t.size() && t[i] == c) {
+      ++i;
+      return true;
+    }
+    return false;
+  };
+  auto text = [&](std::string_view& v) {
+    ws();
+    if (i >= t.size() || t[i] != '"') return false;
+    const std::size_t end = t.find_first_of("\"\\", i + 1);
+    if (end == std::string_view::npos || t[end] != '"') return false;
+    v = t.substr(i + 1, end - i - 1);
+    i = end + 1;
+    return true;
+  };
+  if (!is('[')) return fail();
+  if (!is(']')) {
+    do {
+      if (!is('{')) return fail();
+      out.emplace_back();
+      if (!is('}')) {
+        do {
+          std::string_view k, v;
+          if (!text(k) || !is(':')) return fail();
+          ws();
+          bool ok = false;
+          if (i < t.size() && t[i] == '"') {
+            ok = text(v) && set(out.back(), k, v);
+          } else if (t.substr(i, 4) == "true") {
+            i += 4;
+            ok = set(out.back(), k, true);
+          } else if (t.substr(i, 5) == "false") {
+            i += 5;
+            ok = set(out.back(), k, false);
+          }
+          if (!ok) return fail();
+        } while (is(','));
+        if (!is('}')) return fail();
+      }
+    } while (is(','));
+    if (!is(']')) return fail();
+  }
+  ws();
+  return i == t.size() ? true : fail();
+}
+
+// Assigns a string member; false for a boolean.
+template <typename V>
+bool SetText(std::string& member, V v) {
+  if constexpr (std::is_same_v<V, std::string_view>) {
+    member.assign(v);
+    return true;
+  } else {
+    return false;
+  }
+}
+
+template <typename V>
+bool SetFlag(bool& member, V v) {
+  if constexpr (std::is_same_v<V, bool>) {
+    member = v;
+    return true;
+  } else {
+    return false;
+  }
 }
 
 }  // namespace
@@ -513,27 +602,56 @@ core::Result<Customer> CustomerService::FromRow(const Row& r) const {
   if (!r.phones_enc.empty()) {
     auto plain = cipher_.Decrypt(r.phones_enc, kPhonesCtx);
     if (!plain) return std::unexpected(plain.error());
-    for (const json& j : json::parse(*plain, nullptr, false)) {
-      Phone p;
-      p.label = j.value("label", "");
-      p.primary = j.value("primary", false);
-      p.info.raw = j.value("number", "");
-      p.info.e164 = j.value("e164", "");
-      p.info.extension = j.value("extension", "");
-      p.info.type = j.value("type", "unknown");
-      p.info.region = j.value("region", "");
-      p.info.region_code = j.value("region_code", "");
-      p.info.carrier = j.value("carrier", "");
-      p.info.display = j.value("display", "");
-      p.info.valid = j.value("valid", false);
-      c.phones.push_back(std::move(p));
+    auto set_phone = [](Phone& p, std::string_view k, auto v) {
+      if (k == "label") return SetText(p.label, v);
+      if (k == "primary") return SetFlag(p.primary, v);
+      if (k == "number") return SetText(p.info.raw, v);
+      if (k == "e164") return SetText(p.info.e164, v);
+      if (k == "extension") return SetText(p.info.extension, v);
+      if (k == "type") return SetText(p.info.type, v);
+      if (k == "region") return SetText(p.info.region, v);
+      if (k == "region_code") return SetText(p.info.region_code, v);
+      if (k == "carrier") return SetText(p.info.carrier, v);
+      if (k == "display") return SetText(p.info.display, v);
+      if (k == "valid") return SetFlag(p.info.valid, v);
+      return true;  // other members are ignored
+    };
+    struct NewPhone : Phone {
+      NewPhone() { info.type = "unknown"; }
+    };
+    std::vector<NewPhone> read;
+    if (ReadFlatList(*plain, read, set_phone)) {
+      c.phones.assign(std::make_move_iterator(read.begin()), std::make_move_iterator(read.end()));
+    } else {
+      for (const json& j : json::parse(*plain, nullptr, false)) {
+        Phone p;
+        p.label = j.value("label", "");
+        p.primary = j.value("primary", false);
+        p.info.raw = j.value("number", "");
+        p.info.e164 = j.value("e164", "");
+        p.info.extension = j.value("extension", "");
+        p.info.type = j.value("type", "unknown");
+        p.info.region = j.value("region", "");
+        p.info.region_code = j.value("region_code", "");
+        p.info.carrier = j.value("carrier", "");
+        p.info.display = j.value("display", "");
+        p.info.valid = j.value("valid", false);
+        c.phones.push_back(std::move(p));
+      }
     }
   }
   if (!r.emails_enc.empty()) {
     auto plain = cipher_.Decrypt(r.emails_enc, kEmailsCtx);
     if (!plain) return std::unexpected(plain.error());
-    for (const json& j : json::parse(*plain, nullptr, false)) {
-      c.emails.push_back(Email{j.value("address", ""), j.value("label", "")});
+    auto set_email = [](Email& e, std::string_view k, auto v) {
+      if (k == "address") return SetText(e.address, v);
+      if (k == "label") return SetText(e.label, v);
+      return true;
+    };
+    if (!ReadFlatList(*plain, c.emails, set_email)) {
+      for (const json& j : json::parse(*plain, nullptr, false)) {
+        c.emails.push_back(Email{j.value("address", ""), j.value("label", "")});
+      }
     }
   }
   if (!r.id_number_enc.empty()) {
@@ -787,20 +905,19 @@ core::Result<Customer> CustomerService::Restore(const core::Actor& actor, int64_
   return Get(actor, id);
 }
 
-core::Result<Page> CustomerService::List(const core::Actor& actor, const ListQuery& query) {
-  if (auto ok = Need(actor, core::Perm::kCustomerRead, "listing customers"); !ok) {
-    return std::unexpected(ok.error());
-  }
-  ListQuery q = query;
+core::Result<CustomerService::Prepared> CustomerService::Prepare(const core::Actor& actor,
+                                                                 const ListQuery& query) const {
+  Prepared p;
+  ListQuery& q = p.q;
+  q = query;
   q.scoped = actor.scope != core::Scope::kAll;
   q.owner_in = q.scoped ? actor.scope_user_ids : std::vector<int64_t>{};
-  std::optional<After> after;
   if (!q.cursor.empty()) {
     auto a = DecodeCursor(q.sort, q.cursor);
     if (!a) return std::unexpected(a.error());
-    after = *a;
+    p.after = *a;
   }
-  Search s;
+  Search& s = p.s;
   std::string term = core::Trim(core::ToHalfWidth(q.q));
   if (!term.empty()) {
     if (core::Utf8Length(term) > 100) {
@@ -818,7 +935,7 @@ core::Result<Page> CustomerService::List(const core::Actor& actor, const ListQue
     }
     if (phone_like && digits.size() == 4) s.last4 = digits;
     if (phone_like && digits.size() >= 7) {
-      if (auto p = phones_.Parse(term)) s.phone_bidx = bidx_.ComputeAll("phone", p->e164);
+      if (auto ph = phones_.Parse(term)) s.phone_bidx = bidx_.ComputeAll("phone", ph->e164);
     }
     if (term.find('@') != std::string::npos) {
       if (auto e = core::NormalizeEmail(term))
@@ -829,8 +946,17 @@ core::Result<Page> CustomerService::List(const core::Actor& actor, const ListQue
                              [](unsigned char ch) { return std::isalpha(ch) || ch == ' '; });
     if (latin) s.key_like = "%" + EscapeLike(core::PinyinKey(term)) + "%";
   }
-  int limit = std::clamp(q.limit, 1, 200);
-  auto rows = store_.List(q, s, after, limit + 1);
+  return p;
+}
+
+core::Result<Page> CustomerService::List(const core::Actor& actor, const ListQuery& query) {
+  if (auto ok = Need(actor, core::Perm::kCustomerRead, "listing customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto p = Prepare(actor, query);
+  if (!p) return std::unexpected(p.error());
+  int limit = std::clamp(p->q.limit, 1, 200);
+  auto rows = store_.List(p->q, p->s, p->after, limit + 1);
   if (!rows) return std::unexpected(rows.error());
   Page page;
   for (std::size_t i = 0; i < rows->size() && i < static_cast<std::size_t>(limit); ++i) {
@@ -840,9 +966,132 @@ core::Result<Page> CustomerService::List(const core::Actor& actor, const ListQue
     page.items.push_back(std::move(*c));
   }
   if (rows->size() > static_cast<std::size_t>(limit)) {
-    page.next_cursor = EncodeCursor(q.sort, page.items.back());
+    page.next_cursor = EncodeCursor(p->q.sort, page.items.back());
   }
   return page;
+}
+
+core::Result<int64_t> CustomerService::Count(const core::Actor& actor, const ListQuery& query) {
+  if (auto ok = Need(actor, core::Perm::kCustomerRead, "counting customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto p = Prepare(actor, query);
+  if (!p) return std::unexpected(p.error());
+  return store_.Count(p->q, p->s);
+}
+
+core::Result<int64_t> CustomerService::Scan(const core::Actor& actor, const ListQuery& query,
+                                            const ScanOptions& o, const ScanSink& sink) {
+  if (auto ok = Need(actor, core::Perm::kCustomerRead, "exporting customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (auto ok = Need(actor, core::Perm::kCustomerExport, "exporting customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  if (o.clear) {
+    if (auto ok = Need(actor, core::Perm::kPhoneReveal, "exporting clear values"); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  ListQuery unpaged = query;
+  unpaged.cursor.clear();
+  auto p = Prepare(actor, unpaged);
+  if (!p) return std::unexpected(p.error());
+  const int batch = std::clamp(o.batch, 1, 1000);
+  const int64_t max_rows = o.max_rows.value_or(std::numeric_limits<int64_t>::max());
+  // The position after a page's last row, from the stored sort key (no recomputation).
+  const SortKey sort = p->q.sort;
+  auto after_of = [sort](const Row& r) {
+    After a;
+    a.id = r.id;
+    switch (sort) {
+      case SortKey::kCreatedAt:
+        a.number = r.created_at;
+        break;
+      case SortKey::kUpdatedAt:
+        a.number = r.updated_at;
+        break;
+      case SortKey::kName:
+        a.text = r.name_key;
+        break;
+      case SortKey::kCode:
+        a.text = r.code;
+        break;
+    }
+    return a;
+  };
+  // Decodes rows [from, to) of a page into `out`.
+  auto decode = [this, clear = o.clear](const std::vector<Row>& rows, std::size_t from,
+                                        std::size_t to,
+                                        std::vector<Customer>& out) -> core::Result<void> {
+    for (std::size_t i = from; i < to; ++i) {
+      auto c = FromRow(rows[i]);
+      if (!c) return std::unexpected(c.error());
+      if (!clear) MaskCustomer(*c);
+      out.push_back(std::move(*c));
+    }
+    return core::Ok();
+  };
+  // One page as read on the helper thread, with the first `head` rows already decoded there.
+  struct Fetched {
+    core::Result<std::vector<Row>> rows = std::vector<Row>{};
+    std::vector<Customer> head;
+    core::Result<void> decoded = core::Ok();
+  };
+  auto fetch = [this, p = *p, batch, decode](std::optional<After> after, double share) {
+    Fetched f;
+    f.rows = store_.List(p.q, p.s, after, batch);
+    if (f.rows) {
+      const auto n = static_cast<std::size_t>(share * static_cast<double>(f.rows->size()));
+      f.head.reserve(f.rows->size());
+      f.decoded = decode(*f.rows, 0, n, f.head);
+    }
+    return f;
+  };
+  // Both cores work: the helper reads the next page and decodes the first part of it while
+  // this thread decodes the rest of the current page and hands it over. The helper's share
+  // adapts to keep either from waiting on the other.
+  double share = 0.3;
+  Fetched cur = fetch(std::nullopt, 0);
+  int64_t handed = 0;
+  while (true) {
+    if (!cur.rows) return std::unexpected(cur.rows.error());
+    if (!cur.decoded) return std::unexpected(cur.decoded.error());
+    const std::vector<Row>& rows = *cur.rows;
+    if (rows.empty()) break;
+    const bool last = rows.size() < static_cast<std::size_t>(batch) ||
+                      handed + static_cast<int64_t>(rows.size()) >= max_rows;
+    std::future<Fetched> next;
+    std::optional<After> later;  // no thread to be had: read the next page afterwards
+    if (!last) {
+      try {
+        next = std::async(std::launch::async, fetch, after_of(rows.back()), share);
+      } catch (const std::system_error&) {
+        later = after_of(rows.back());
+      }
+    }
+    std::vector<Customer>& customers = cur.head;
+    const std::size_t take = static_cast<std::size_t>(
+        std::min<int64_t>(static_cast<int64_t>(rows.size()), max_rows - handed));
+    customers.resize(std::min(customers.size(), take));
+    auto done = decode(rows, customers.size(), take, customers);
+    const bool go_on = done && sink(customers);
+    handed += static_cast<int64_t>(customers.size());
+    if (next.valid()) {
+      const bool helper_done = next.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+      share = std::clamp(share + (helper_done ? 0.05 : -0.05), 0.0, 0.9);
+    }
+    if (!done) {
+      if (next.valid()) next.wait();
+      return std::unexpected(done.error());
+    }
+    if (!go_on || last) {
+      if (next.valid()) next.wait();
+      break;
+    }
+    cur = next.valid() ? next.get() : fetch(later, 0);
+  }
+  return handed;
 }
 
 core::Result<LookupResult> CustomerService::LookupPhone(const core::Actor& actor,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string_view>
 
 #include "access/service.h"
@@ -68,6 +69,24 @@ class CustomerService {
   core::Result<Customer> Restore(const core::Actor& actor, int64_t id);
   // kBadRequest for a malformed cursor or a cursor of another sort order.
   core::Result<Page> List(const core::Actor& actor, const ListQuery& q);
+  // How many customers List would page through for `q` (its limit and cursor are ignored).
+  core::Result<int64_t> Count(const core::Actor& actor, const ListQuery& q);
+
+  // Exports. Needs customer.read and customer.export, and phone.reveal when `clear`. Hands every
+  // customer that List would page through for `q` (its limit and cursor are ignored) to `sink`, in
+  // the query's order, in batches of up to `batch` (1..1000): the store is read one keyset page at
+  // a time, never all at once, and the next page is read while `sink` works on the current one.
+  // Masked as everywhere unless `clear` (the caller charges the reveals and audits). Stops
+  // after `max_rows` customers when set, or when `sink` returns false. Returns how many
+  // customers were handed to `sink`. `sink` runs on the calling thread.
+  struct ScanOptions {
+    bool clear = false;
+    int batch = 500;
+    std::optional<int64_t> max_rows;
+  };
+  using ScanSink = std::function<bool(std::vector<Customer>& batch)>;
+  core::Result<int64_t> Scan(const core::Actor& actor, const ListQuery& q, const ScanOptions& o,
+                             const ScanSink& sink);
   // Live customers in the actor's scope holding this number, in any format. kBadRequest when it
   // is not a number.
   core::Result<LookupResult> LookupPhone(const core::Actor& actor, std::string_view number);
@@ -166,6 +185,14 @@ class CustomerService {
   Row ToRow(const Customer& c) const;
   std::vector<IndexEntry> IndexOf(const Customer& c) const;
   core::Result<Customer> FromRow(const Row& r) const;
+  // The store query for `query` as the actor may run it: data scope applied, search terms
+  // prepared, cursor decoded. kBadRequest for a bad cursor or search text.
+  struct Prepared {
+    ListQuery q;
+    Search s;
+    std::optional<After> after;
+  };
+  core::Result<Prepared> Prepare(const core::Actor& actor, const ListQuery& query) const;
   // The live customer, unmasked, when it exists and is in the actor's scope.
   core::Result<Customer> Load(const core::Actor& actor, int64_t id);
   // Appends to the audit trail; a failure is logged, not returned (the change is made).

@@ -41,8 +41,10 @@ struct RowReceiver {
     st.exchange(soci::into(row.quality_enc));
     st.exchange(soci::into(quality_open));
   }
-  Row Take() const {
-    Row r = row;
+  Row Take() const { return Finish(Row(row)); }
+  // Take() when the next fetch refills `row` anyway: its strings are moved, not copied.
+  Row TakeMove() { return Finish(std::move(row)); }
+  Row Finish(Row r) const {
     r.id = id;
     r.owner_id = owner_ind == soci::i_ok ? std::optional<int64_t>(owner_id) : std::nullopt;
     r.created_by = created_by;
@@ -352,6 +354,56 @@ core::Result<bool> CustomerStore::SetDeleted(int64_t id, bool deleted, int64_t b
   });
 }
 
+namespace {
+
+// The WHERE clause of a customer list (without "WHERE"), its values bound through `p`.
+std::string ListWhere(const ListQuery& q, const Search& s, db::Params& p, const char* ilike) {
+  std::string where = q.deleted ? "c.deleted_at IS NOT NULL" : "c.deleted_at IS NULL";
+  if (q.owner_id) where += " AND c.owner_id = " + p.Number(*q.owner_id);
+  if (q.scoped) {
+    if (q.owner_in.empty()) {
+      where += " AND 1 = 0";
+    } else {
+      where += " AND c.owner_id IN (";
+      for (std::size_t i = 0; i < q.owner_in.size(); ++i) {
+        where += (i ? ", " : "") + p.Number(q.owner_in[i]);
+      }
+      where += ")";
+    }
+  }
+  if (!q.source.empty()) where += " AND c.source = " + p.Text(q.source);
+  if (!q.province.empty()) where += " AND c.province = " + p.Text(q.province);
+  if (!q.city.empty()) where += " AND c.city = " + p.Text(q.city);
+  if (!q.stage.empty()) where += " AND c.stage = " + p.Text(q.stage);
+  if (q.quality) where += " AND c.quality_open > 0";
+  if (q.created_from) where += " AND c.created_at >= " + p.Number(*q.created_from);
+  if (q.created_to) where += " AND c.created_at < " + p.Number(*q.created_to);
+  std::vector<std::string> any;
+  if (!s.like.empty()) {
+    for (const char* col : {"c.name", "c.company", "c.code"}) {
+      any.push_back(std::string(col) + " " + ilike + " " + p.Text(s.like) + " ESCAPE '\\'");
+    }
+  }
+  if (!s.key_like.empty()) {
+    any.push_back("c.name_key LIKE " + p.Text(s.key_like) + " ESCAPE '\\'");
+  }
+  auto contact = [&](const char* kind, const char* col, const std::string& value) {
+    any.push_back(std::string("c.id IN (SELECT customer_id FROM contact_index WHERE kind = '") +
+                  kind + "' AND " + col + " = " + p.Text(value) + ")");
+  };
+  for (const std::string& b : s.phone_bidx) contact("phone", "bidx", b);
+  for (const std::string& b : s.email_bidx) contact("email", "bidx", b);
+  if (!s.last4.empty()) contact("phone", "last4", s.last4);
+  if (!any.empty()) {
+    where += " AND (";
+    for (std::size_t i = 0; i < any.size(); ++i) where += (i ? " OR " : "") + any[i];
+    where += ")";
+  }
+  return where;
+}
+
+}  // namespace
+
 core::Result<std::vector<Row>> CustomerStore::List(const ListQuery& q, const Search& s,
                                                    const std::optional<After>& after, int limit) {
   return db_.Read([&](soci::session& sql) {
@@ -359,48 +411,7 @@ core::Result<std::vector<Row>> CustomerStore::List(const ListQuery& q, const Sea
     RowReceiver rr;
     rr.Bind(st);
     db::Params p(st);
-    std::string where = q.deleted ? "c.deleted_at IS NOT NULL" : "c.deleted_at IS NULL";
-    if (q.owner_id) where += " AND c.owner_id = " + p.Number(*q.owner_id);
-    if (q.scoped) {
-      if (q.owner_in.empty()) {
-        where += " AND 1 = 0";
-      } else {
-        where += " AND c.owner_id IN (";
-        for (std::size_t i = 0; i < q.owner_in.size(); ++i) {
-          where += (i ? ", " : "") + p.Number(q.owner_in[i]);
-        }
-        where += ")";
-      }
-    }
-    if (!q.source.empty()) where += " AND c.source = " + p.Text(q.source);
-    if (!q.province.empty()) where += " AND c.province = " + p.Text(q.province);
-    if (!q.city.empty()) where += " AND c.city = " + p.Text(q.city);
-    if (!q.stage.empty()) where += " AND c.stage = " + p.Text(q.stage);
-    if (q.quality) where += " AND c.quality_open > 0";
-    if (q.created_from) where += " AND c.created_at >= " + p.Number(*q.created_from);
-    if (q.created_to) where += " AND c.created_at < " + p.Number(*q.created_to);
-    std::vector<std::string> any;
-    if (!s.like.empty()) {
-      const char* like = db_.ILike();
-      for (const char* col : {"c.name", "c.company", "c.code"}) {
-        any.push_back(std::string(col) + " " + like + " " + p.Text(s.like) + " ESCAPE '\\'");
-      }
-    }
-    if (!s.key_like.empty()) {
-      any.push_back("c.name_key LIKE " + p.Text(s.key_like) + " ESCAPE '\\'");
-    }
-    auto contact = [&](const char* kind, const char* col, const std::string& value) {
-      any.push_back(std::string("c.id IN (SELECT customer_id FROM contact_index WHERE kind = '") +
-                    kind + "' AND " + col + " = " + p.Text(value) + ")");
-    };
-    for (const std::string& b : s.phone_bidx) contact("phone", "bidx", b);
-    for (const std::string& b : s.email_bidx) contact("email", "bidx", b);
-    if (!s.last4.empty()) contact("phone", "last4", s.last4);
-    if (!any.empty()) {
-      where += " AND (";
-      for (std::size_t i = 0; i < any.size(); ++i) where += (i ? " OR " : "") + any[i];
-      where += ")";
-    }
+    std::string where = ListWhere(q, s, p, db_.ILike());
     std::string key;
     bool text_key = false;
     switch (q.sort) {
@@ -422,10 +433,11 @@ core::Result<std::vector<Row>> CustomerStore::List(const ListQuery& q, const Sea
     const char* dir = q.descending ? "DESC" : "ASC";
     const char* cmp = q.descending ? "<" : ">";
     if (after) {
+      // A row-value comparison, (key, id) < (v, id0): both engines walk the (key, id) index
+      // from there; the equivalent "key < v OR (key = v AND id < id0)" paged twice as slowly
+      // on SQLite.
       std::string v = text_key ? p.Text(after->text) : p.Number(after->number);
-      std::string v2 = text_key ? p.Text(after->text) : p.Number(after->number);
-      where += " AND (" + key + " " + cmp + " " + v + " OR (" + key + " = " + v2 + " AND c.id " +
-               cmp + " " + p.Number(after->id) + "))";
+      where += " AND (" + key + ", c.id) " + cmp + " (" + v + ", " + p.Number(after->id) + ")";
     }
     std::string query = std::string("SELECT ") + kColumns +
                         " FROM customers c LEFT JOIN users u ON u.id = c.owner_id WHERE " + where +
@@ -435,9 +447,25 @@ core::Result<std::vector<Row>> CustomerStore::List(const ListQuery& q, const Sea
     st.prepare(query);
     st.define_and_bind();
     std::vector<Row> out;
+    out.reserve(static_cast<std::size_t>(std::max(limit, 0)));
     st.execute(false);
-    while (st.fetch()) out.push_back(rr.Take());
+    while (st.fetch()) out.push_back(rr.TakeMove());
     return out;
+  });
+}
+
+core::Result<int64_t> CustomerStore::Count(const ListQuery& q, const Search& s) {
+  return db_.Read([&](soci::session& sql) -> int64_t {
+    soci::statement st(sql);
+    long long n = 0;
+    st.exchange(soci::into(n));
+    db::Params p(st);
+    std::string where = ListWhere(q, s, p, db_.ILike());
+    st.alloc();
+    st.prepare("SELECT COUNT(*) FROM customers c WHERE " + where);
+    st.define_and_bind();
+    st.execute(true);
+    return n;
   });
 }
 

@@ -111,6 +111,8 @@ class CustomerStore {
   // Up to `limit` rows in the query's order, after `after` when given.
   core::Result<std::vector<Row>> List(const ListQuery& q, const Search& s,
                                       const std::optional<After>& after, int limit);
+  // How many rows List would give without a limit.
+  core::Result<int64_t> Count(const ListQuery& q, const Search& s);
   // Live customers holding a phone with this blind index.
   core::Result<std::vector<LookupHit>> LookupPhone(const std::string& bidx, int limit);
   // The same, only customers owned by one of `owner_in` (empty: none), so that a number held by

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -39,11 +41,27 @@ struct Request {
   core::Result<int64_t> IfMatchVersion() const;
 };
 
+// Takes the pieces of a streamed answer body (Response::stream), on the worker thread.
+class BodyWriter {
+ public:
+  virtual ~BodyWriter() = default;
+  // Queues `piece` for the client; waits while a few hundred KiB are still waiting for a
+  // slow client. False once the client is gone (stop producing). An empty piece sends the
+  // status and headers now, if not sent yet (the answer is then committed).
+  virtual bool Write(std::string_view piece) = 0;
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Set for a streamed answer (a large download): `body` is unused and `stream` writes the
+  // body in pieces, sent with chunked transfer encoding; status and headers go out with the
+  // first piece. An Error returned before the first piece becomes a problem+json answer; one
+  // returned after it cuts the body short (no final chunk: the client sees it incomplete).
+  // Only for routes added with Server::Add (it runs on a worker thread).
+  std::function<core::Result<void>(BodyWriter&)> stream;
 
   static Response Json(int status, const nlohmann::json& j);
   static Response NoContent();

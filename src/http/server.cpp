@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -280,8 +283,70 @@ Response Server::WithIdempotency(Request& r, const Handler& handler) {
   return resp;
 }
 
-void Server::Send(const restinio::request_handle_t& req, const Response& resp) {
-  auto rb = req->create_response(StatusLine(resp.status));
+namespace {
+
+// A streamed body: chunked transfer encoding, the producer held back while more than
+// kMaxQueued bytes wait for the client. The response (status and headers) starts with the
+// first piece.
+class ChunkedBody final : public BodyWriter {
+ public:
+  using Builder = restinio::response_builder_t<restinio::chunked_output_t>;
+  static constexpr std::size_t kMaxQueued = 256 * 1024;
+
+  explicit ChunkedBody(std::function<Builder()> start)
+      : start_(std::move(start)), state_(std::make_shared<State>()) {}
+
+  bool Write(std::string_view piece) override {
+    {
+      std::unique_lock lock(state_->mu);
+      state_->cv.wait(lock, [&] { return state_->gone || state_->queued < kMaxQueued; });
+      if (state_->gone) return false;
+      state_->queued += piece.size();
+    }
+    if (!rb_) rb_.emplace(start_());
+    if (piece.empty()) {
+      rb_->flush();  // the status line and headers only
+      return true;
+    }
+    const std::size_t n = piece.size();
+    rb_->append_chunk(std::string(piece));
+    // Called once the piece is written, or with an error when the connection is gone (also
+    // when it is torn down with the piece still queued).
+    rb_->flush([st = state_, n](const asio::error_code& ec) {
+      std::lock_guard lock(st->mu);
+      st->queued -= n;
+      if (ec) st->gone = true;
+      st->cv.notify_all();
+    });
+    return true;
+  }
+
+  bool started() const { return rb_.has_value(); }
+  // The final (empty) chunk; the headers too when nothing was written.
+  void Finish() {
+    if (!rb_) rb_.emplace(start_());
+    rb_->done();
+  }
+  // Leaves the body without its final chunk: RESTinio closes the connection when the request
+  // handling time runs out, and the client sees an incomplete answer.
+  void Abandon() { rb_.reset(); }
+
+ private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::size_t queued = 0;  // guarded by mu
+    bool gone = false;       // guarded by mu
+  };
+  std::function<Builder()> start_;
+  std::shared_ptr<State> state_;
+  std::optional<Builder> rb_;
+};
+
+}  // namespace
+
+template <typename Builder>
+void Server::AddHeaders(Builder& rb, const Response& resp) {
   rb.append_header(restinio::http_field::server, "kehu");
   rb.append_header_date_field();
   if (!resp.content_type.empty()) {
@@ -299,8 +364,46 @@ void Server::Send(const restinio::request_handle_t& req, const Response& resp) {
   }
   if (!has_cache_control) rb.append_header("Cache-Control", "no-store");
   if (draining_.load()) rb.connection_close();
+}
+
+void Server::Send(const restinio::request_handle_t& req, const Response& resp) {
+  if (resp.stream) {
+    SendStreamed(req, resp);
+    return;
+  }
+  auto rb = req->create_response(StatusLine(resp.status));
+  AddHeaders(rb, resp);
   rb.set_body(resp.body);
   rb.done();
+}
+
+void Server::SendStreamed(const restinio::request_handle_t& req, const Response& resp) {
+  ChunkedBody body([&] {
+    auto rb = req->create_response<restinio::chunked_output_t>(StatusLine(resp.status));
+    AddHeaders(rb, resp);
+    return rb;
+  });
+  core::Result<void> done = core::Ok();
+  std::string incident;
+  try {
+    done = resp.stream(body);
+  } catch (const std::exception& e) {
+    incident = core::NewIncidentId();
+    spdlog::error("unhandled exception [incident {}] streaming {} {}: {}", incident,
+                  req->header().method().c_str(), req->header().path(), e.what());
+    done = std::unexpected(core::Error::Internal("incident " + incident));
+  }
+  if (done) {
+    body.Finish();
+  } else if (!body.started()) {
+    Send(req, incident.empty()
+                  ? Problem(done.error())
+                  : Problem(500, "internal", "Internal error", "incident " + incident));
+  } else {
+    spdlog::error("streamed answer to {} {} cut short: {}", req->header().method().c_str(),
+                  req->header().path(), done.error().message());
+    body.Abandon();
+  }
 }
 
 template <typename Traits, typename Tune>

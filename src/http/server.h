@@ -102,6 +102,10 @@ class Server {
   Response Authenticate(Request& r, Access access, bool& ok);
   Response WithIdempotency(Request& r, const Handler& handler);
   void Send(const restinio::request_handle_t& req, const Response& resp);
+  // Runs resp.stream and sends what it writes (see Response::stream).
+  void SendStreamed(const restinio::request_handle_t& req, const Response& resp);
+  template <typename Builder>
+  void AddHeaders(Builder& rb, const Response& resp);
   void LoadWebDir();
   Response ServeStatic(const std::string& path) const;
 

@@ -210,6 +210,42 @@ TEST_F(CryptoTest, FieldCipherRejectsMalformedCiphertext) {
   }
 }
 
+// Ciphertexts are decoded by a fast table-driven base64 decoder: as strict as libsodium's.
+TEST_F(CryptoTest, FieldCipherBase64IsStrictAndRoundTripsEveryPadding) {
+  FieldCipher cipher(RingV1());
+  for (int n = 0; n < 40; ++n) {
+    const std::string plain(static_cast<std::size_t>(n), 'x');
+    auto opened = cipher.Decrypt(cipher.Encrypt(plain, "c"), "c");
+    ASSERT_TRUE(opened.has_value()) << n;
+    EXPECT_EQ(*opened, plain);
+  }
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  int padded = 0;
+  for (int n = 0; n < 3; ++n) {
+    const std::string body =
+        cipher.Encrypt(std::string(static_cast<std::size_t>(n), 'y'), "c").substr(3);
+    const std::size_t pad = body.ends_with("==") ? 2 : body.ends_with("=") ? 1 : 0;
+    std::vector<std::string> bad = {body.substr(0, 8) + "=" + body.substr(9),
+                                    " " + body,
+                                    body + "\n",
+                                    body.substr(0, 4) + "-" + body.substr(5),
+                                    body.substr(0, 4) + "_" + body.substr(5),
+                                    body + "===="};
+    if (pad > 0) {
+      ++padded;
+      bad.push_back(body.substr(0, body.size() - pad));  // padding left out
+      std::string flipped = body;
+      char& c = flipped[flipped.size() - pad - 1];
+      c = alphabet[alphabet.find(c) ^ 1];  // trailing bits not zero: not canonical
+      bad.push_back(flipped);
+    }
+    for (const std::string& b : bad) {
+      EXPECT_FALSE(cipher.Decrypt("k1:" + b, "c").has_value()) << b;
+    }
+  }
+  EXPECT_EQ(padded, 2);
+}
+
 TEST_F(CryptoTest, FieldCipherErrorsNeverContainPlaintextOrKeys) {
   const std::string key = RawKey(0x42);
   FieldCipher cipher(KeyRing::FromKeys({{1, key}}));

@@ -84,7 +84,8 @@ function filtersToQuery(f: CustomerFilters): Record<string, string> {
   return out
 }
 
-function apiQuery(f: CustomerFilters): CustomerQuery {
+/** The list query of these filters (also what an export of the list takes). */
+export function apiQuery(f: CustomerFilters): CustomerQuery {
   return {
     limit: PAGE_SIZE,
     q: f.q.trim() || undefined,
