@@ -11,8 +11,8 @@
 #include "app/app.h"
 #include "audit/cli.h"
 #include "dedup/cli.h"
-#include "importer/cli.h"
 #include "export/cli.h"
+#include "importer/cli.h"
 #include "user/model.h"
 
 namespace {

@@ -445,7 +445,12 @@ core::Result<std::optional<std::map<uint32_t, std::string>>> LoadKeyFile(const f
 core::Result<void> Init() {
   static std::once_flag once;
   static int rc = -1;
-  std::call_once(once, [] { rc = sodium_init(); });
+  std::call_once(once, [] {
+    // libsodium's own ChaCha20 generator, seeded from getrandom(2) per thread (and again after
+    // a fork), instead of one getrandom system call per nonce: every encrypted field needs one.
+    randombytes_set_implementation(&randombytes_internal_implementation);
+    rc = sodium_init();
+  });
   if (rc < 0) return std::unexpected(core::Error::Internal("libsodium failed to initialise"));
   return core::Ok();
 }

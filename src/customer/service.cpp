@@ -5,10 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <map>
 #include <chrono>
 #include <future>
 #include <limits>
+#include <map>
 #include <set>
 #include <system_error>
 

@@ -120,7 +120,11 @@ export async function login(page, user = USER, password = PASSWORD) {
   await page.locator('h1', { hasText: '客户' }).waitFor()
 }
 
-/** Creates a few customers through the API (same session) so lists look like real use. */
+/**
+ * Creates a few customers through the API (same session) so lists look like real use. The web
+ * test files share one server, and others (the import test) may already hold these demo
+ * numbers, so the seeds confirm possible duplicates.
+ */
 export async function seedCustomers(page) {
   await page.evaluate(async (run) => {
     const me = await (await fetch('/api/v1/auth/me', { credentials: 'same-origin' })).json()
@@ -130,7 +134,7 @@ export async function seedCustomers(page) {
       { name: `陈静${run}`, company: '北京朝阳文化传媒有限公司', stage: 'dormant', source: '广告', phones: [{ number: '010-6512 3456', label: '办公' }] },
     ]
     for (const body of rows) {
-      const res = await fetch('/api/v1/customers', {
+      const res = await fetch('/api/v1/customers?confirm_duplicate=true', {
         method: 'POST',
         credentials: 'same-origin',
         headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },

@@ -853,6 +853,7 @@ const en: Messages = {
     field: 'Custom fields',
     settings: 'Settings',
     alert: 'Alerts',
+    dedup: 'Duplicates',
   },
   auditAction: {
     auth: {
@@ -875,6 +876,7 @@ const en: Messages = {
       restore: 'Restored customer',
       reveal: 'Revealed full numbers',
       reveal_refused: 'Reveal refused',
+      duplicate_out_of_scope: 'Duplicate of a customer outside the scope',
       export: 'Exported customers',
       import: 'Imported customers',
       merge: 'Merged customers',
@@ -907,6 +909,9 @@ const en: Messages = {
       update: 'Changed settings',
       field_create: 'Added custom field',
       field_delete: 'Deleted custom field',
+    },
+    dedup: {
+      scan: 'Duplicate scan',
     },
     alert: {
       reveal_quota: 'Reveal quota used up',

@@ -861,6 +861,7 @@ const zhCN = {
     field: '自定义字段',
     settings: '系统设置',
     alert: '告警',
+    dedup: '查重',
   },
   // Audit actions (auth.login → auditAction.auth.login); unknown ones are shown as sent.
   auditAction: {
@@ -884,6 +885,7 @@ const zhCN = {
       restore: '恢复客户',
       reveal: '查看完整号码',
       reveal_refused: '查看号码被拒绝',
+      duplicate_out_of_scope: '新建或修改时与范围外的客户重复',
       export: '导出客户',
       import: '导入客户',
       merge: '合并客户',
@@ -916,6 +918,9 @@ const zhCN = {
       update: '修改系统设置',
       field_create: '添加自定义字段',
       field_delete: '删除自定义字段',
+    },
+    dedup: {
+      scan: '扫描重复客户',
     },
     alert: {
       reveal_quota: '查看号码次数用完',

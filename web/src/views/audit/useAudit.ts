@@ -16,7 +16,7 @@ import { PAGE_SIZE } from '@/constants'
 import { dayEndExclusiveUtc, dayToUtc } from '@/utils/format'
 
 /** Action groups of the filter: the part before the dot, sent as the prefix `group.`. */
-export const AUDIT_GROUPS = ['auth', 'customer', 'user', 'team', 'role', 'token', 'field', 'settings', 'alert'] as const
+export const AUDIT_GROUPS = ['auth', 'customer', 'user', 'team', 'role', 'token', 'field', 'settings', 'dedup', 'alert'] as const
 
 export interface AuditFilterState {
   /** '' (all), a prefix ending in '.', or an exact action. */
