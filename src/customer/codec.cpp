@@ -2,6 +2,7 @@
 
 #include <map>
 #include <set>
+#include <utility>
 
 #include "core/time.h"
 
@@ -17,7 +18,11 @@ const std::set<std::string>& TextFields() {
   return k;
 }
 
-std::optional<std::string>* TextMember(CustomerInput& in, const std::string& k) {
+json NullIfEmpty(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+}  // namespace
+
+const std::optional<std::string>* TextMember(const CustomerInput& in, const std::string& k) {
   static const std::map<std::string, std::optional<std::string> CustomerInput::*> kMembers = {
       {"code", &CustomerInput::code},
       {"name", &CustomerInput::name},
@@ -37,9 +42,9 @@ std::optional<std::string>* TextMember(CustomerInput& in, const std::string& k) 
   return it == kMembers.end() ? nullptr : &(in.*(it->second));
 }
 
-json NullIfEmpty(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
-
-}  // namespace
+std::optional<std::string>* TextMember(CustomerInput& in, const std::string& k) {
+  return const_cast<std::optional<std::string>*>(TextMember(std::as_const(in), k));
+}
 
 core::Result<CustomerInput> ParseInput(const json& body) {
   CustomerInput in;

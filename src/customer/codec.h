@@ -15,4 +15,8 @@ nlohmann::json QualityToJson(const QualityIssue& q);
 nlohmann::json PhoneToJson(const Phone& p);
 nlohmann::json LookupToJson(const LookupResult& r);
 
+// The member of CustomerInput for a text field ("name", "city", ...); nullptr for any other name.
+const std::optional<std::string>* TextMember(const CustomerInput& in, const std::string& field);
+std::optional<std::string>* TextMember(CustomerInput& in, const std::string& field);
+
 }  // namespace kehu::customer

@@ -119,25 +119,30 @@ core::Result<WriteOptions> ParseWriteOptions(const Request& r) {
   return o;
 }
 
+// One page of the list as `{items, next_cursor}`.
+core::Result<Response> ListAnswer(CustomerService& svc, const core::Actor& actor,
+                                  const ListQuery& q) {
+  auto page = svc.List(actor, q);
+  if (!page) return std::unexpected(page.error());
+  nlohmann::json items = nlohmann::json::array();
+  for (const Customer& c : page->items) items.push_back(ToJson(c));
+  return Response::Json(
+      200, {{"items", items},
+            {"next_cursor", page->next_cursor.empty() ? nlohmann::json(nullptr)
+                                                      : nlohmann::json(page->next_cursor)}});
+}
+
 }  // namespace
 
 void RegisterRoutes(http::Server& server, CustomerService& svc) {
   const auto id_p = epr::non_negative_decimal_number_p<std::int64_t>();
 
-  server.Add(
-      restinio::http_method_get(), epr::path_to_params("/api/v1/customers"), Access::kAuthenticated,
-      [&svc](Request& r) -> core::Result<Response> {
-        auto q = ParseListQuery(r);
-        if (!q) return std::unexpected(q.error());
-        auto page = svc.List(r.actor, *q);
-        if (!page) return std::unexpected(page.error());
-        nlohmann::json items = nlohmann::json::array();
-        for (const Customer& c : page->items) items.push_back(ToJson(c));
-        return Response::Json(
-            200, {{"items", items},
-                  {"next_cursor", page->next_cursor.empty() ? nlohmann::json(nullptr)
-                                                            : nlohmann::json(page->next_cursor)}});
-      });
+  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/customers"),
+             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
+               auto q = ParseListQuery(r);
+               if (!q) return std::unexpected(q.error());
+               return ListAnswer(svc, r.actor, *q);
+             });
 
   server.Add(restinio::http_method_post(), epr::path_to_params("/api/v1/customers"),
              Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
@@ -202,27 +207,19 @@ void RegisterRoutes(http::Server& server, CustomerService& svc) {
              });
 
   // The 数据质量 queue: customers with open data-quality issues, newest first.
-  server.Add(
-      restinio::http_method_get(), epr::path_to_params("/api/v1/quality"), Access::kAuthenticated,
-      [&svc](Request& r) -> core::Result<Response> {
-        for (const auto& [k, v] : r.query) {
-          if (k != "limit" && k != "cursor" && k != "q" && k != "owner_id") {
-            return std::unexpected(
-                core::Error::BadRequest(fmt::format("unknown query parameter {}", k)));
-          }
-        }
-        auto q = ParseListQuery(r);
-        if (!q) return std::unexpected(q.error());
-        q->quality = true;
-        auto page = svc.List(r.actor, *q);
-        if (!page) return std::unexpected(page.error());
-        nlohmann::json items = nlohmann::json::array();
-        for (const Customer& c : page->items) items.push_back(ToJson(c));
-        return Response::Json(
-            200, {{"items", items},
-                  {"next_cursor", page->next_cursor.empty() ? nlohmann::json(nullptr)
-                                                            : nlohmann::json(page->next_cursor)}});
-      });
+  server.Add(restinio::http_method_get(), epr::path_to_params("/api/v1/quality"),
+             Access::kAuthenticated, [&svc](Request& r) -> core::Result<Response> {
+               for (const auto& [k, v] : r.query) {
+                 if (k != "limit" && k != "cursor" && k != "q" && k != "owner_id") {
+                   return std::unexpected(
+                       core::Error::BadRequest(fmt::format("unknown query parameter {}", k)));
+                 }
+               }
+               auto q = ParseListQuery(r);
+               if (!q) return std::unexpected(q.error());
+               q->quality = true;
+               return ListAnswer(svc, r.actor, *q);
+             });
 
   server.AddInline(
       restinio::http_method_get(), epr::path_to_params("/api/v1/lookup/phone"),

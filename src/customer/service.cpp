@@ -8,7 +8,6 @@
 #include <chrono>
 #include <future>
 #include <limits>
-#include <map>
 #include <set>
 #include <system_error>
 
@@ -101,22 +100,7 @@ bool Touches(const CustomerInput& in, const std::string& field) {
   if (field.starts_with("custom.")) {
     return in.custom && in.custom->is_object() && in.custom->contains(field.substr(7));
   }
-  static const std::map<std::string, std::optional<std::string> CustomerInput::*> kText = {
-      {"code", &CustomerInput::code},
-      {"name", &CustomerInput::name},
-      {"gender", &CustomerInput::gender},
-      {"company", &CustomerInput::company},
-      {"title", &CustomerInput::title},
-      {"id_number", &CustomerInput::id_number},
-      {"credit_code", &CustomerInput::credit_code},
-      {"province", &CustomerInput::province},
-      {"city", &CustomerInput::city},
-      {"district", &CustomerInput::district},
-      {"address", &CustomerInput::address},
-      {"source", &CustomerInput::source},
-      {"stage", &CustomerInput::stage},
-      {"notes", &CustomerInput::notes}};
-  if (auto it = kText.find(field); it != kText.end()) return (in.*(it->second)).has_value();
+  if (const auto* text = TextMember(in, field)) return text->has_value();
   if (field == "phones") return in.phones.has_value();
   if (field == "emails") return in.emails.has_value();
   if (field == "tags") return in.tags.has_value();
