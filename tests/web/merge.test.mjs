@@ -71,6 +71,12 @@ test('a group is compared side by side, merged with a chosen value, and the merg
   await moved.locator('button').click()
   await page.waitForURL(new RegExp(`/customers/${B}$`))
   await page.locator('h1, .hero', { hasText: NAME }).first().waitFor()
+  // Its history includes the merged customer's entries.
+  const history = page.locator('[data-test="customer-history"]')
+  await history.locator('li[data-action="customer.merge"]').waitFor()
+  assert.match(await history.innerText(), new RegExp(`来自被合并的客户 #${A}`))
+  await history.scrollIntoViewIfNeeded()
+  await shot(page, 'merge-survivor-history-desktop.png', false)
 
   // 合并记录: undo.
   await page.goto(`${BASE}/duplicates`)

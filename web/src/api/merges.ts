@@ -1,5 +1,6 @@
 import { request, type Page } from './http'
 import type { Customer } from './customers'
+import type { AuditEntry } from './audit'
 
 /** One field of the side-by-side comparison. */
 export interface MergeField {
@@ -78,4 +79,9 @@ export function undoMerge(id: number): Promise<MergeRecord> {
 /** POST /merges/bulk-exact-phone — administrators: merge every group sharing a mobile number. */
 export function bulkMergeExactPhone(dryRun: boolean): Promise<BulkMergeResult> {
   return request<BulkMergeResult>('POST', '/merges/bulk-exact-phone', { body: { dry_run: dryRun } })
+}
+
+/** GET /customers/{id}/history — audit entries of a customer and of those merged into it (audit.read). */
+export function customerHistory(id: number, limit = 20): Promise<Page<AuditEntry>> {
+  return request<Page<AuditEntry>>('GET', `/customers/${id}/history`, { query: { limit } })
 }

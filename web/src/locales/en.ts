@@ -517,6 +517,9 @@ const en: Messages = {
     bulkDone: 'Merged {groups} group(s), {customers} customer(s)',
     mergedInto: 'This customer was merged into another one',
     mergedIntoLink: 'Open the merged customer #{id}',
+    historyTitle: 'History',
+    historyFailed: 'Could not load the history',
+    fromMerged: 'from merged customer #{id}',
   },
   fields: {
     title: 'Custom fields',

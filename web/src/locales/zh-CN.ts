@@ -523,6 +523,9 @@ const zhCN = {
     bulkDone: '已合并 {groups} 组，{customers} 位客户',
     mergedInto: '该客户已合并到另一位客户',
     mergedIntoLink: '查看合并后的客户 #{id}',
+    historyTitle: '历史记录',
+    historyFailed: '历史记录加载失败',
+    fromMerged: '来自被合并的客户 #{id}',
   },
   fields: {
     title: '自定义字段',
