@@ -130,7 +130,7 @@ export async function seedCustomers(page) {
       { name: `陈静${run}`, company: '北京朝阳文化传媒有限公司', stage: 'dormant', source: '广告', phones: [{ number: '010-6512 3456', label: '办公' }] },
     ]
     for (const body of rows) {
-      const res = await fetch('/api/v1/customers', {
+      const res = await fetch('/api/v1/customers?confirm_duplicate=true', {
         method: 'POST',
         credentials: 'same-origin',
         headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
