@@ -17,6 +17,7 @@
 #include "http/server.h"
 #include "importer/routes.h"
 #include "jobs/runner.h"
+#include "merge/routes.h"
 #include "user/routes.h"
 
 namespace kehu::app {
@@ -112,9 +113,9 @@ core::Result<void> ResolveConfig(Config& c, const std::set<std::string>& set) {
 
 std::vector<db::Migration> AllMigrations() {
   std::vector<db::Migration> all;
-  for (auto part :
-       {user::Migrations(), customer::Migrations(), field::Migrations(), idempotency::Migrations(),
-        access::Migrations(), audit::Migrations(), jobs::Migrations(), importer::Migrations()}) {
+  for (auto part : {user::Migrations(), customer::Migrations(), field::Migrations(),
+                    idempotency::Migrations(), access::Migrations(), audit::Migrations(),
+                    jobs::Migrations(), importer::Migrations(), merge::Migrations()}) {
     all.insert(all.end(), part.begin(), part.end());
   }
   return all;
@@ -169,6 +170,10 @@ core::Result<std::unique_ptr<App>> App::Open(const Config& config, std::size_t p
   a->dedup = std::make_unique<dedup::DedupService>(
       *a->customers, *a->audit, std::clamp(std::thread::hardware_concurrency(), 2u, 4u));
   a->customers->SetDuplicateHook(a->dedup.get());
+  a->merge_store = std::make_unique<merge::MergeStore>(*a->db);
+  a->merges =
+      std::make_unique<merge::MergeService>(*a->merge_store, *a->customers, *a->dedup, *a->audit);
+  a->customers->SetMergeHook(a->merges.get());
   a->idempotency = std::make_unique<idempotency::IdempotencyStore>(*a->db);
   auto node = jobs::NodeId(config.data_dir);
   if (!node) return std::unexpected(node.error());
@@ -228,6 +233,7 @@ core::Result<void> Serve(App& app) {
   customer::RegisterRoutes(server, *app.customers);
   dedup::RegisterRoutes(server, *app.dedup);
   exports::RegisterRoutes(server, *app.exports);
+  merge::RegisterRoutes(server, *app.merges);
   audit::RegisterRoutes(server, *app.audit);
   // Background jobs of this data directory (imports), resumed after a restart.
   jobs::Runner runner(*app.job_store, "server:" + app.node);

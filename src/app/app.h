@@ -19,6 +19,8 @@
 #include "idempotency/store.h"
 #include "importer/service.h"
 #include "jobs/store.h"
+#include "merge/service.h"
+#include "merge/store.h"
 #include "phone/normalizer.h"
 #include "user/mfa.h"
 #include "user/service.h"
@@ -73,6 +75,8 @@ class App {
   std::unique_ptr<customer::CustomerStore> customer_store;
   std::unique_ptr<customer::CustomerService> customers;
   std::unique_ptr<dedup::DedupService> dedup;  // also the customers' duplicate hook
+  std::unique_ptr<merge::MergeStore> merge_store;
+  std::unique_ptr<merge::MergeService> merges;  // also the customers' merge hook
   std::unique_ptr<idempotency::IdempotencyStore> idempotency;
   std::string node;  // jobs::NodeId of the data directory
   std::unique_ptr<jobs::JobStore> job_store;

@@ -13,6 +13,7 @@
 #include "dedup/cli.h"
 #include "export/cli.h"
 #include "importer/cli.h"
+#include "merge/cli.h"
 #include "user/model.h"
 
 namespace {
@@ -193,6 +194,7 @@ int main(int argc, char** argv) {
 
   auto audit_cmds = kehu::audit::AddCommands(cli);
   auto dedup_cmds = kehu::dedup::AddCommands(cli);
+  auto merge_cmds = kehu::merge::AddCommands(cli);
   auto import_cmds = kehu::importer::AddCommands(cli);
   auto export_cmds = kehu::exports::AddCommands(cli);
 
@@ -327,6 +329,7 @@ int main(int argc, char** argv) {
   }
   if (auto code = kehu::audit::RunCommands(*audit_cmds, *app.audit)) return *code;
   if (auto code = kehu::dedup::RunCommands(*dedup_cmds, *app.dedup)) return *code;
+  if (auto code = kehu::merge::RunCommands(*merge_cmds, *app.merges)) return *code;
   if (auto code =
           kehu::importer::RunCommands(*import_cmds, *app.imports, *app.job_store, *app.users)) {
     return *code;

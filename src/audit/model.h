@@ -48,7 +48,10 @@ struct Filter {
   std::optional<int64_t> actor_id;
   std::string action;  // exact, or a prefix when it ends in '.' ("customer.")
   std::string entity;
-  std::string entity_id;            // only with entity
+  std::string entity_id;  // only with entity
+  // Any of these entity ids (only with entity; combined with entity_id when both are set):
+  // a customer's history with the customers merged into it.
+  std::vector<std::string> entity_ids;
   std::optional<int64_t> from, to;  // epoch ms; from inclusive, to exclusive
 };
 

@@ -178,7 +178,12 @@ core::Result<std::vector<Entry>> AuditStore::Select(const Filter& f, std::option
       }
     }
     if (!f.entity.empty()) where += " AND entity = " + b.Text(f.entity);
-    if (!f.entity_id.empty()) where += " AND entity_id = " + b.Text(f.entity_id);
+    if (!f.entity_id.empty() || !f.entity_ids.empty()) {
+      std::string in;
+      if (!f.entity_id.empty()) in = b.Text(f.entity_id);
+      for (const std::string& id : f.entity_ids) in += (in.empty() ? "" : ", ") + b.Text(id);
+      where += " AND entity_id IN (" + in + ")";
+    }
     if (f.from) where += " AND at >= " + b.Number(*f.from);
     if (f.to) where += " AND at < " + b.Number(*f.to);
     if (after)

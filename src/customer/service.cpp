@@ -782,6 +782,18 @@ core::Result<Customer> CustomerService::Get(const core::Actor& actor, int64_t id
   }
   auto c = Load(actor, id);
   if (c) MaskCustomer(*c);
+  if (!c && c.error().code() == core::Code::kNotFound && merge_hook_) {
+    // A customer merged into another: say where it went (when the actor may see it).
+    auto row = store_.Get(id, true);
+    if (row && *row && (*row)->deleted_at && actor.InScope((*row)->owner_id)) {
+      if (auto into = merge_hook_->MergedInto(id)) {
+        core::Error e = core::Error::NotFound("customer " + std::to_string(id) +
+                                              " was merged into customer " + std::to_string(*into));
+        e.WithExtensions(std::make_shared<const json>(json{{"merged_into", *into}}));
+        return std::unexpected(std::move(e));
+      }
+    }
+  }
   return c;
 }
 
@@ -878,6 +890,13 @@ core::Result<Customer> CustomerService::Restore(const core::Actor& actor, int64_
   if (*row && !actor.InScope((*row)->owner_id)) {
     return std::unexpected(
         core::Error::NotFound("customer " + std::to_string(id) + " is not in the recycle bin"));
+  }
+  if (*row && merge_hook_) {
+    if (auto into = merge_hook_->MergedInto(id)) {
+      return std::unexpected(core::Error::Conflict(
+          "customer " + std::to_string(id) + " was merged into customer " + std::to_string(*into) +
+          "; undo that merge (合并记录) to get it back"));
+    }
   }
   auto done = store_.SetDeleted(id, false, actor.user_id, core::NowMs());
   if (!done) return std::unexpected(done.error());
@@ -1182,6 +1201,106 @@ core::Result<std::vector<Customer>> CustomerService::GetUnmasked(const core::Act
     out.push_back(std::move(*c));
   }
   return out;
+}
+
+core::Result<Customer> CustomerService::CommitMerge(
+    const core::Actor& actor, Customer survivor, int64_t survivor_version,
+    const std::vector<std::pair<int64_t, int64_t>>& losers, const MergeRecorder& also) {
+  if (auto ok = Need(actor, core::Perm::kCustomerMerge, "merging customers"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  auto stale = [](int64_t id, int64_t have, int64_t want) {
+    return db::Abort{core::Error(core::Code::kPreconditionFailed,
+                                 "customer " + std::to_string(id) + " is at version " +
+                                     std::to_string(have) + ", not " + std::to_string(want) +
+                                     "; reload and merge again")};
+  };
+  auto load = [&](ImportTx& tx, int64_t id, int64_t version) {
+    auto row = tx.Get(id);
+    if (!row || row->deleted_at || !actor.InScope(row->owner_id)) throw db::Abort{NoCustomer(id)};
+    if (row->version != version) throw stale(id, row->version, version);
+    return *row;
+  };
+  const int64_t now = core::NowMs();
+  survivor.updated_by = actor.user_id;
+  survivor.updated_at = now;
+  Row after;
+  auto done = store_.ImportBatch(true, [&](ImportTx& tx) {
+    Row before = load(tx, survivor.id, survivor_version);
+    std::vector<Row> losers_before;
+    for (const auto& [id, version] : losers) losers_before.push_back(load(tx, id, version));
+    after = ToRow(survivor);
+    after.id = survivor.id;
+    after.code = before.code;  // codes stay with their customer
+    after.created_by = before.created_by;
+    after.created_at = before.created_at;
+    if (tx.Update(after, survivor_version, IndexOf(survivor)) != UpdateOutcome::kOk) {
+      throw stale(survivor.id, -1, survivor_version);
+    }
+    after.version = survivor_version + 1;
+    for (const Row& l : losers_before) {
+      if (tx.SetDeleted(l.id, l.version, actor.user_id, now) != UpdateOutcome::kOk) {
+        throw stale(l.id, -1, l.version);
+      }
+    }
+    if (also) also(tx.session(), before, losers_before, after);
+  });
+  if (!done) return std::unexpected(done.error());
+  survivor.version = after.version;
+  survivor.code = after.code;
+  return survivor;
+}
+
+core::Result<void> CustomerService::CommitUnmerge(const core::Actor& actor,
+                                                  const Row& survivor_before,
+                                                  int64_t survivor_version,
+                                                  const std::vector<Row>& losers_before,
+                                                  const std::function<void(soci::session&)>& also) {
+  if (auto ok = Need(actor, core::Perm::kCustomerMerge, "undoing merges"); !ok) {
+    return std::unexpected(ok.error());
+  }
+  // The index is recomputed from the clear values (the blind-index key may have rotated).
+  auto index_of = [&](const Row& r) {
+    auto c = FromRow(r);
+    if (!c) throw db::Abort{c.error()};
+    return IndexOf(*c);
+  };
+  const int64_t now = core::NowMs();
+  auto done = store_.ImportBatch(true, [&](ImportTx& tx) {
+    Row s = survivor_before;
+    s.updated_at = now;
+    switch (tx.Update(s, survivor_version, index_of(s))) {
+      case UpdateOutcome::kOk:
+        break;
+      case UpdateOutcome::kNotFound:
+        throw db::Abort{core::Error::Conflict(
+            "customer " + std::to_string(s.id) +
+            " (the survivor) is no longer live (deleted or merged again); the merge cannot be "
+            "undone")};
+      case UpdateOutcome::kStale:
+        throw db::Abort{core::Error::Conflict(
+            "customer " + std::to_string(s.id) +
+            " (the survivor) was changed after the merge; undoing it would lose those changes, "
+            "so the merge cannot be undone (edit the customers by hand instead)")};
+    }
+    for (const Row& l : losers_before) {
+      Row r = l;
+      r.updated_at = now;
+      // Merging moved it to the bin: one version later.
+      if (tx.Restore(r, l.version + 1, index_of(r)) != UpdateOutcome::kOk) {
+        throw db::Abort{core::Error::Conflict(
+            "customer " + std::to_string(l.id) +
+            " is no longer in the recycle bin as the merge left it; the merge cannot be undone")};
+      }
+    }
+    if (also) also(tx.session());
+  });
+  if (!done) return std::unexpected(done.error());
+  return core::Ok();
+}
+
+core::Result<std::optional<Row>> CustomerService::StoredRow(int64_t id) {
+  return store_.Get(id, true);
 }
 
 core::Result<std::vector<ContactMatch>> CustomerService::ContactMatches(const Customer& c,

@@ -30,6 +30,14 @@ class DuplicateHook {
                                              const Customer* before) = 0;
 };
 
+// Tells which customers were merged into another (merge::MergeService).
+class MergeHook {
+ public:
+  virtual ~MergeHook() = default;
+  // The customer `id` was merged into (a merge not undone); nullopt when it was not merged.
+  virtual std::optional<int64_t> MergedInto(int64_t id) = 0;
+};
+
 // Whether a write looks for duplicates first.
 enum class DuplicatePolicy {
   kSkip,       // no check (imports and other callers that handle duplicates themselves)
@@ -129,6 +137,37 @@ class CustomerService {
   // edit (`before` set) only contact points the edit adds are looked up.
   core::Result<std::vector<ContactMatch>> ContactMatches(const Customer& c, const Customer* before);
 
+  // --- merges (the merge module; customer.merge) ---------------------------------------
+  // Installs the hook Get and Restore ask about merged-away customers; set once before serving.
+  void SetMergeHook(MergeHook* hook) { merge_hook_ = hook; }
+  // Writes a merge in one transaction: `survivor` (clear values, merged by the caller; its id
+  // names the survivor) replaces the stored survivor, which must be at `survivor_version`;
+  // each loser (id, version) moves to the recycle bin. `also` runs in the same transaction
+  // with the rows exactly as they were before (encrypted) and the survivor as written (the
+  // merge record); it may throw db::Abort. kForbidden without customer.merge; kNotFound when a
+  // member is unknown, deleted or outside the actor's scope; kPreconditionFailed when one is
+  // at another version (nothing is written). Returns the survivor as stored (unmasked).
+  using MergeRecorder =
+      std::function<void(soci::session&, const Row& survivor_before,
+                         const std::vector<Row>& losers_before, const Row& survivor_after)>;
+  core::Result<Customer> CommitMerge(const core::Actor& actor, Customer survivor,
+                                     int64_t survivor_version,
+                                     const std::vector<std::pair<int64_t, int64_t>>& losers,
+                                     const MergeRecorder& also);
+  // Undoes a merge in one transaction: the survivor, still at `survivor_version` (else
+  // kConflict: it was changed after the merge), gets back every column of `survivor_before`;
+  // each loser of `losers_before` comes back from the recycle bin as it was (only the version
+  // and updated_at change). `also` runs in the same transaction. kConflict when a loser is no
+  // longer in the bin. kForbidden without customer.merge.
+  core::Result<void> CommitUnmerge(const core::Actor& actor, const Row& survivor_before,
+                                   int64_t survivor_version, const std::vector<Row>& losers_before,
+                                   const std::function<void(soci::session&)>& also);
+  // The stored row of a customer (live or in the recycle bin), for merge snapshots; nullopt
+  // when unknown. No permission check: callers check first.
+  core::Result<std::optional<Row>> StoredRow(int64_t id);
+  // A stored row as a customer (clear values, not masked).
+  core::Result<Customer> Decode(const Row& r) const { return FromRow(r); }
+
   // --- Imports (customer.import) ---------------------------------------------------------
   // An imported row made ready to store: validated, normalised, encrypted, blind-indexed.
   struct ImportDraft {
@@ -210,6 +249,7 @@ class CustomerService {
   const crypto::FieldCipher& cipher_;
   const crypto::BlindIndex& bidx_;
   DuplicateHook* duplicate_hook_ = nullptr;  // set before serving, then constant
+  MergeHook* merge_hook_ = nullptr;          // set before serving, then constant
 };
 
 // Built-in field names (custom fields may not reuse them).

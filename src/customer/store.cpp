@@ -202,8 +202,10 @@ struct GetQuery {
 };
 
 // Writes every column of a live customer still at `expected_version`, bumping the version.
+// With `undelete`, the customer must be in the recycle bin instead and is taken out of it.
 UpdateOutcome UpdateRow(db::Database& db, soci::session& sql, const Row& r,
-                        int64_t expected_version, const std::vector<IndexEntry>& index) {
+                        int64_t expected_version, const std::vector<IndexEntry>& index,
+                        bool undelete = false) {
   long long id = r.id, expected = expected_version;
   CheckCodeFree(db, sql, r.code, id);
   soci::indicator code_ind = r.code.empty() ? soci::i_null : soci::i_ok;
@@ -218,8 +220,12 @@ UpdateOutcome UpdateRow(db::Database& db, soci::session& sql, const Row& r,
                       "address_enc = :ad, source = :so, owner_id = :ow, stage = :st, "
                       "notes = :no, custom_json = :cu, tags_json = :tg, quality_enc = :qe, "
                       "quality_open = :qo, updated_by = :ub, updated_at = :ua, "
-                      "version = version + 1 WHERE id = :id AND version = :v AND deleted_at "
-                      "IS NULL",
+                      "version = version + 1" +
+                          std::string(undelete
+                                          ? ", deleted_at = NULL, deleted_by = NULL WHERE id = "
+                                            ":id AND version = :v AND deleted_at IS NOT NULL"
+                                          : " WHERE id = :id AND version = :v AND deleted_at "
+                                            "IS NULL"),
        soci::use(r.code, code_ind), soci::use(r.name), soci::use(r.name_key), soci::use(r.gender),
        soci::use(r.company), soci::use(r.title), soci::use(r.phones_enc), soci::use(r.emails_enc),
        soci::use(r.id_number_enc), soci::use(r.id_number_bidx), soci::use(r.credit_code),
@@ -235,7 +241,7 @@ UpdateOutcome UpdateRow(db::Database& db, soci::session& sql, const Row& r,
     long long deleted_at = 0;
     sql << "SELECT version, deleted_at FROM customers WHERE id = :id", soci::use(id),
         soci::into(version), soci::into(deleted_at, deleted_ind);
-    if (!sql.got_data() || deleted_ind == soci::i_ok) return UpdateOutcome::kNotFound;
+    if (!sql.got_data() || (deleted_ind == soci::i_ok) != undelete) return UpdateOutcome::kNotFound;
     return UpdateOutcome::kStale;
   }
   WriteIndex(db, sql, id, index, /*replace=*/true);
@@ -835,6 +841,25 @@ std::optional<Row> ImportTx::Get(int64_t id) {
 UpdateOutcome ImportTx::Update(const Row& row, int64_t expected_version,
                                const std::vector<IndexEntry>& index) {
   return UpdateRow(db_, sql_, row, expected_version, index);
+}
+
+UpdateOutcome ImportTx::Restore(const Row& row, int64_t expected_version,
+                                const std::vector<IndexEntry>& index) {
+  return UpdateRow(db_, sql_, row, expected_version, index, /*undelete=*/true);
+}
+
+UpdateOutcome ImportTx::SetDeleted(int64_t id, int64_t expected_version, int64_t by, int64_t now) {
+  long long lid = id, lby = by, ts = now, v = expected_version;
+  soci::statement st =
+      (sql_.prepare
+           << "UPDATE customers SET deleted_at = :t, deleted_by = :b, "
+              "version = version + 1 WHERE id = :i AND version = :v AND deleted_at IS NULL",
+       soci::use(ts), soci::use(lby), soci::use(lid), soci::use(v));
+  st.execute(true);
+  if (st.get_affected_rows() > 0) return UpdateOutcome::kOk;
+  auto row = Get(id);
+  if (!row || row->deleted_at) return UpdateOutcome::kNotFound;
+  return UpdateOutcome::kStale;
 }
 
 core::Result<void> CustomerStore::ImportBatch(bool write,

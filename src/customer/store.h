@@ -89,6 +89,13 @@ class ImportTx {
   // As CustomerStore::Update, inside this transaction.
   UpdateOutcome Update(const Row& row, int64_t expected_version,
                        const std::vector<IndexEntry>& index);
+  // Merges (see CustomerService::CommitMerge) use the same transactions:
+  // Moves a live customer at `expected_version` to the recycle bin (bumps the version).
+  UpdateOutcome SetDeleted(int64_t id, int64_t expected_version, int64_t by, int64_t now);
+  // Writes every column of a customer in the recycle bin at `expected_version` and takes it
+  // out of the bin (bumps the version); kNotFound when it is not in the bin.
+  UpdateOutcome Restore(const Row& row, int64_t expected_version,
+                        const std::vector<IndexEntry>& index);
 
  private:
   db::Database& db_;
