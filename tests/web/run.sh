@@ -5,7 +5,8 @@
 #
 # Environment: KEHU_BIN (default <repo>/build/kehu), KEHU_WEB_DIR (default <repo>/web/dist,
 # built when missing), KEHU_CHROMIUM (default /usr/bin/chromium), KEHU_SCREENSHOT_DIR,
-# KEHU_TEST_KEEP=1 keeps the temporary directory (data, key, server log).
+# KEHU_TEST_KEEP=1 keeps the temporary directory (data, key, server log), KEHU_WEB_TESTS the
+# test files to run (default ./*.test.mjs, e.g. "./ui.test.mjs").
 # Exit status: 0 only when every test passed and the server stayed up.
 set -euo pipefail
 
@@ -59,7 +60,7 @@ done
 echo "== web UI tests against $url"
 status=0
 KEHU_URL="$url" KEHU_ADMIN_USER=admin KEHU_ADMIN_PASSWORD="$password" KEHU_CHROMIUM="$CHROMIUM" \
-  node --test --test-concurrency=1 --test-reporter=spec ./*.test.mjs || status=1
+  node --test --test-concurrency=1 --test-reporter=spec ${KEHU_WEB_TESTS:-./*.test.mjs} || status=1
 
 if ! kill -0 "$pid" 2>/dev/null; then
   echo "run.sh: kehu serve died during the test" >&2
