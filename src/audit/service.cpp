@@ -92,6 +92,25 @@ core::Result<Entry> AuditLog::RecordAnonymous(std::string actor_name, std::strin
 
 core::Result<Entry> AuditLog::Append(int64_t actor_id, std::string actor_name, std::string ip,
                                      NewEntry in) {
+  auto e = Build(actor_id, std::move(actor_name), std::move(ip), std::move(in));
+  if (!e) return e;
+  if (auto ok = store_.Append(*e); !ok) return std::unexpected(ok.error());
+  return e;
+}
+
+core::Result<db::AlsoWrite> AuditLog::Within(const core::Actor& actor, NewEntry e) {
+  const bool take_id = e.entity_id.empty();
+  auto built = Build(actor.user_id, actor.username, actor.ip, std::move(e));
+  if (!built) return std::unexpected(built.error());
+  return db::AlsoWrite(
+      [this, take_id, entry = std::move(*built)](soci::session& sql, int64_t id) mutable {
+        if (take_id) entry.entity_id = std::to_string(id);
+        store_.AppendIn(sql, entry);
+      });
+}
+
+core::Result<Entry> AuditLog::Build(int64_t actor_id, std::string actor_name, std::string ip,
+                                    NewEntry in) {
   std::vector<core::FieldError> errs;
   if (!IsAction(in.action)) {
     errs.push_back({"action", "invalid_format", "action must look like module.verb (a-z, 0-9, _)"});
@@ -120,7 +139,6 @@ core::Result<Entry> AuditLog::Append(int64_t actor_id, std::string actor_name, s
   e.entity_id = Clean(in.entity_id, kMaxEntityId);
   e.ip = Clean(ip, kMaxIp);
   e.details = std::move(in.details);
-  if (auto ok = store_.Append(e); !ok) return std::unexpected(ok.error());
   return e;
 }
 

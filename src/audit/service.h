@@ -26,6 +26,10 @@ class AuditLog {
   // The same for a request without a known user (a failed login): actor_id 0 and the name as
   // given (untrusted: cleaned and cut to 200 bytes).
   core::Result<Entry> RecordAnonymous(std::string actor_name, std::string ip, NewEntry e);
+  // The entry as Record would write it, to be written by a store inside the transaction of
+  // the change it records (so both commit or neither does): the callback appends it, with
+  // entity_id set to the written row's id when `e` leaves entity_id empty. kInvalid as Record.
+  core::Result<db::AlsoWrite> Within(const core::Actor& actor, NewEntry e);
 
   // One page, newest first. kForbidden unless the actor may read the log; kBadRequest for a
   // limit outside 1..kMaxLimit.
@@ -46,6 +50,8 @@ class AuditLog {
   static bool MayRead(const core::Actor& a) { return a.Can(core::Perm::kAuditRead); }
 
   core::Result<Entry> Append(int64_t actor_id, std::string actor_name, std::string ip, NewEntry in);
+  // Checks and stamps an entry (now); does not store it.
+  core::Result<Entry> Build(int64_t actor_id, std::string actor_name, std::string ip, NewEntry in);
 
   AuditStore& store_;
 };

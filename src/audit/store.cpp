@@ -114,42 +114,44 @@ INSERT INTO audit_head (id, seq, hash) VALUES (1, 0,
 }
 
 core::Result<void> AuditStore::Append(Entry& e) {
+  return db_.Write([&](soci::session& sql) { AppendIn(sql, e); });
+}
+
+void AuditStore::AppendIn(soci::session& sql, Entry& e) {
   e.details_text = e.details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return db_.Write([&](soci::session& sql) {
-    auto& head = db_.Cached<HeadAdvance>(sql, "audit.head_advance");
-    {
-      DoneGuard done(db_, head.st);
-      if (!head.st.execute(true)) {
-        throw db::Abort{core::Error::Internal("the audit log has no head row")};
-      }
-      e.seq = head.seq;
-      e.prev_hash = head.hash;
+  auto& head = db_.Cached<HeadAdvance>(sql, "audit.head_advance");
+  {
+    DoneGuard done(db_, head.st);
+    if (!head.st.execute(true)) {
+      throw db::Abort{core::Error::Internal("the audit log has no head row")};
     }
-    e.hash = ChainHash(e.prev_hash, e);
+    e.seq = head.seq;
+    e.prev_hash = head.hash;
+  }
+  e.hash = ChainHash(e.prev_hash, e);
 
-    auto& ins = db_.Cached<EntryInsert>(sql, "audit.insert");
-    {
-      DoneGuard done(db_, ins.st);
-      ins.seq = e.seq;
-      ins.at = e.at;
-      ins.actor_id = e.actor_id;
-      ins.actor_name = e.actor_name;
-      ins.action = e.action;
-      ins.entity = e.entity;
-      ins.entity_id = e.entity_id;
-      ins.ip = e.ip;
-      ins.details = e.details_text;
-      ins.prev_hash = e.prev_hash;
-      ins.hash = e.hash;
-      ins.st.execute(true);
-      e.id = ins.id;
-    }
+  auto& ins = db_.Cached<EntryInsert>(sql, "audit.insert");
+  {
+    DoneGuard done(db_, ins.st);
+    ins.seq = e.seq;
+    ins.at = e.at;
+    ins.actor_id = e.actor_id;
+    ins.actor_name = e.actor_name;
+    ins.action = e.action;
+    ins.entity = e.entity;
+    ins.entity_id = e.entity_id;
+    ins.ip = e.ip;
+    ins.details = e.details_text;
+    ins.prev_hash = e.prev_hash;
+    ins.hash = e.hash;
+    ins.st.execute(true);
+    e.id = ins.id;
+  }
 
-    auto& move = db_.Cached<HeadMove>(sql, "audit.head_move");
-    DoneGuard done(db_, move.st);
-    move.hash = e.hash;
-    move.st.execute(true);
-  });
+  auto& move = db_.Cached<HeadMove>(sql, "audit.head_move");
+  DoneGuard done(db_, move.st);
+  move.hash = e.hash;
+  move.st.execute(true);
 }
 
 core::Result<std::vector<Entry>> AuditStore::Select(const Filter& f, std::optional<int64_t> after,

@@ -25,6 +25,9 @@ class AuditStore {
   // details; fills e.id, seq, details_text, prev_hash and hash. kInternal when audit_head has
   // no row (the log was tampered with).
   core::Result<void> Append(Entry& e);
+  // The same inside a transaction the caller runs (a Database::Write callback); throws to
+  // roll it back.
+  void AppendIn(soci::session& sql, Entry& e);
 
   // One page, newest first (id descending), starting below q.cursor when given.
   core::Result<Page> List(const ListQuery& q);

@@ -577,9 +577,9 @@ const std::string* KeyRing::Key(uint32_t version) const {
 
 // ---- FieldCipher -----------------------------------------------------------------------------
 
-std::shared_ptr<const FieldCipher::State> FieldCipher::Derive(const KeyRing& ring) {
+std::unique_ptr<const FieldCipher::State> FieldCipher::Derive(const KeyRing& ring) {
   RequireInit();
-  auto st = std::make_shared<State>();
+  auto st = std::make_unique<State>();
   st->current = ring.current_version();
   for (const auto& [version, master] : ring.keys_) {
     st->subkeys.emplace(version, DeriveSubkey(master, kFieldSubkeyId, kFieldKdfContext));
@@ -587,17 +587,17 @@ std::shared_ptr<const FieldCipher::State> FieldCipher::Derive(const KeyRing& rin
   return st;
 }
 
-FieldCipher::FieldCipher(const KeyRing& ring) : state_(Derive(ring)) {}
+FieldCipher::FieldCipher(const KeyRing& ring) { states_.Set(Derive(ring)); }
 
-uint32_t FieldCipher::current_version() const { return state_.load()->current; }
+uint32_t FieldCipher::current_version() const { return states_.Get().current; }
 
-void FieldCipher::Reload(const KeyRing& ring) { state_.store(Derive(ring)); }
+void FieldCipher::Reload(const KeyRing& ring) { states_.Set(Derive(ring)); }
 
 std::string FieldCipher::Encrypt(std::string_view plaintext, std::string_view context) const {
-  const std::shared_ptr<const State> st = state_.load();
-  const uint32_t current = st->current;
-  const auto key = st->subkeys.find(current);
-  if (key == st->subkeys.end()) Fatal("FieldCipher::Encrypt: the key ring is empty");
+  const State& st = states_.Get();
+  const uint32_t current = st.current;
+  const auto key = st.subkeys.find(current);
+  if (key == st.subkeys.end()) Fatal("FieldCipher::Encrypt: the key ring is empty");
 
   const std::size_t bin_len = kNonceBytes + plaintext.size() + kTagBytes;
   Scratch bin(bin_len);
@@ -626,9 +626,9 @@ core::Result<std::string> FieldCipher::Decrypt(std::string_view ciphertext,
   const auto prefix = ParsePrefix(ciphertext);
   if (!prefix) return std::unexpected(core::Error::Internal("field ciphertext is malformed"));
   const auto [version, prefix_len] = *prefix;
-  const std::shared_ptr<const State> st = state_.load();
-  const auto key = st->subkeys.find(version);
-  if (key == st->subkeys.end()) {
+  const State& st = states_.Get();
+  const auto key = st.subkeys.find(version);
+  if (key == st.subkeys.end()) {
     return std::unexpected(core::Error::Internal("field ciphertext uses unknown key version " +
                                                  std::to_string(version)));
   }
@@ -664,12 +664,12 @@ BlindIndex::BlindIndex(const KeyRing& ring) { Reload(ring); }
 
 void BlindIndex::Reload(const KeyRing& ring) {
   RequireInit();
-  auto st = std::make_shared<State>();
+  auto st = std::make_unique<State>();
   const std::vector<uint32_t> versions = ring.versions();
   for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
     st->keys.push_back(DeriveSubkey(*ring.Key(*it), kIndexSubkeyId, kIndexKdfContext));
   }
-  state_.store(std::move(st));
+  states_.Set(std::move(st));
 }
 
 namespace {
@@ -691,16 +691,16 @@ std::string IndexWith(const std::string& key, std::string_view domain,
 }  // namespace
 
 std::string BlindIndex::Compute(std::string_view domain, std::string_view normalized_value) const {
-  const std::shared_ptr<const State> st = state_.load();
-  if (st->keys.empty()) Fatal("BlindIndex::Compute: the key ring is empty");
-  return IndexWith(st->keys.front(), domain, normalized_value);
+  const State& st = states_.Get();
+  if (st.keys.empty()) Fatal("BlindIndex::Compute: the key ring is empty");
+  return IndexWith(st.keys.front(), domain, normalized_value);
 }
 
 std::vector<std::string> BlindIndex::ComputeAll(std::string_view domain,
                                                 std::string_view normalized_value) const {
-  const std::shared_ptr<const State> st = state_.load();
+  const State& st = states_.Get();
   std::vector<std::string> out;
-  for (const std::string& key : st->keys) out.push_back(IndexWith(key, domain, normalized_value));
+  for (const std::string& key : st.keys) out.push_back(IndexWith(key, domain, normalized_value));
   return out;
 }
 

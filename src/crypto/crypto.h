@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,28 @@ class KeyRing {
   uint32_t current_ = 0;
 };
 
+// The derived keys a cipher or index uses now, swapped on a key rotation. Reading them is one
+// atomic load: every decrypt and every blind index takes them, from many threads, and an
+// std::atomic<std::shared_ptr> (a lock and two reference-count updates a read) cost ~8% of an
+// export. So replaced states are not freed but kept until the owner goes: a rotation replaces
+// a few hundred bytes, and a thread may still be reading the old ones. (Retired keys thus stay
+// in memory until the server restarts; they are retired only once nothing uses them.)
+template <typename State>
+class KeyStates {
+ public:
+  const State& Get() const { return *current_.load(std::memory_order_acquire); }
+  void Set(std::unique_ptr<const State> next) {
+    std::lock_guard lock(mu_);
+    current_.store(next.get(), std::memory_order_release);
+    all_.push_back(std::move(next));
+  }
+
+ private:
+  std::atomic<const State*> current_{nullptr};
+  std::mutex mu_;
+  std::vector<std::unique_ptr<const State>> all_;  // guarded by mu_; the last one is current
+};
+
 // XChaCha20-Poly1305 (IETF AEAD) with a subkey derived per key version. The ciphertext text is
 // "k<version>:<base64(nonce || ciphertext || tag)>", so rotation knows which key to use.
 // `context` (e.g. "customer.phone") is bound as associated data. Thread-safe, also while
@@ -67,8 +90,8 @@ class FieldCipher {
     std::map<uint32_t, std::string> subkeys;
     uint32_t current = 0;
   };
-  static std::shared_ptr<const State> Derive(const KeyRing& ring);
-  std::atomic<std::shared_ptr<const State>> state_;
+  static std::unique_ptr<const State> Derive(const KeyRing& ring);
+  KeyStates<State> states_;
 };
 
 // Keyed BLAKE2b over (domain, value) -> 32 lowercase hex chars (128 bits). Deterministic for a
@@ -88,7 +111,7 @@ class BlindIndex {
   struct State {
     std::vector<std::string> keys;  // newest version first
   };
-  std::atomic<std::shared_ptr<const State>> state_;
+  KeyStates<State> states_;
 };
 
 // Argon2id (crypto_pwhash_str, interactive limits). Returns the encoded hash string.

@@ -757,21 +757,38 @@ core::Result<Customer> CustomerService::Create(const core::Actor& actor, const C
   }
   Customer c;
   if (auto ok = Apply(actor, in, c, true); !ok) return std::unexpected(ok.error());
-  if (options.duplicates == DuplicatePolicy::kCheck && duplicate_hook_) {
-    if (auto ok = duplicate_hook_->CheckDuplicates(actor, c, nullptr); !ok) {
-      return std::unexpected(ok.error());
-    }
-  }
+  const bool check = options.duplicates == DuplicatePolicy::kCheck && duplicate_hook_;
   int64_t now = core::NowMs();
   c.created_by = c.updated_by = actor.user_id;
   c.created_at = c.updated_at = now;
   c.version = 1;
-  auto id = store_.Insert(ToRow(c), IndexOf(c));
+  // The audit entry commits with the customer, in the same transaction.
+  auto audit = audit_.Within(actor, {"customer.create", "customer", "",
+                                     options.duplicates == DuplicatePolicy::kConfirmed
+                                         ? json{{"duplicate_confirmed", true}}
+                                         : json::object()});
+  if (!audit) return std::unexpected(audit.error());
+  const Row row = ToRow(c);
+  const std::vector<IndexEntry> index = IndexOf(c);
+  if (check) {
+    // Inserted only if no live customer holds one of its contact points, checked in the
+    // write transaction itself (so two creates of one number cannot both pass). When one is
+    // held, the duplicate check decides: a 409 naming the holders, or (the same number with
+    // another extension) no duplicate after all.
+    auto id = store_.InsertIfFree(row, index, KeysOf(c, nullptr).keys, *audit);
+    if (!id) return std::unexpected(id.error());
+    if (*id) {
+      c.id = **id;
+      MaskCustomer(c);
+      return c;
+    }
+    if (auto ok = duplicate_hook_->CheckDuplicates(actor, c, nullptr); !ok) {
+      return std::unexpected(ok.error());
+    }
+  }
+  auto id = store_.Insert(row, index, *audit);
   if (!id) return std::unexpected(id.error());
   c.id = *id;
-  Audit(actor, "customer.create", c.id,
-        options.duplicates == DuplicatePolicy::kConfirmed ? json{{"duplicate_confirmed", true}}
-                                                          : json::object());
   MaskCustomer(c);
   return c;
 }
@@ -1303,13 +1320,10 @@ core::Result<std::optional<Row>> CustomerService::StoredRow(int64_t id) {
   return store_.Get(id, true);
 }
 
-core::Result<std::vector<ContactMatch>> CustomerService::ContactMatches(const Customer& c,
-                                                                        const Customer* before) {
+CustomerService::ContactKeys CustomerService::KeysOf(const Customer& c,
+                                                     const Customer* before) const {
   // The contact points to look up: all on create, those the edit adds on an edit.
-  struct Wanted {
-    std::string field, kind, value;  // value: E.164#extension or the lower-cased address
-  };
-  std::vector<Wanted> wanted;
+  ContactKeys out;
   auto phone_key = [](const Phone& p) { return p.info.e164 + "#" + p.info.extension; };
   for (std::size_t i = 0; i < c.phones.size(); ++i) {
     const std::string key = phone_key(c.phones[i]);
@@ -1317,7 +1331,7 @@ core::Result<std::vector<ContactMatch>> CustomerService::ContactMatches(const Cu
                               [&](const Phone& p) { return phone_key(p) == key; })) {
       continue;
     }
-    wanted.push_back({"phones[" + std::to_string(i) + "].number", "phone", key});
+    out.wanted.push_back({"phones[" + std::to_string(i) + "].number", "phone", key});
   }
   for (std::size_t i = 0; i < c.emails.size(); ++i) {
     const std::string key = LowerAscii(c.emails[i].address);
@@ -1325,17 +1339,38 @@ core::Result<std::vector<ContactMatch>> CustomerService::ContactMatches(const Cu
                               [&](const Email& e) { return LowerAscii(e.address) == key; })) {
       continue;
     }
-    wanted.push_back({"emails[" + std::to_string(i) + "].address", "email", key});
+    out.wanted.push_back({"emails[" + std::to_string(i) + "].address", "email", key});
   }
-  std::vector<ContactMatch> out;
-  for (const Wanted& w : wanted) {
+  // Every blind index of every wanted value (several while a key rotation is under way).
+  for (const ContactKeys::Wanted& w : out.wanted) {
+    out.first_key.push_back(out.keys.size());
     const std::string indexed =
         w.kind == "phone" ? w.value.substr(0, w.value.find('#')) : w.value;  // E.164 only
+    for (std::string& b : bidx_.ComputeAll(w.kind, indexed)) out.keys.emplace_back(w.kind, b);
+  }
+  out.first_key.push_back(out.keys.size());
+  return out;
+}
+
+core::Result<std::vector<ContactMatch>> CustomerService::ContactMatches(const Customer& c,
+                                                                        const Customer* before) {
+  auto phone_key = [](const Phone& p) { return p.info.e164 + "#" + p.info.extension; };
+  const ContactKeys ck = KeysOf(c, before);
+  const auto& wanted = ck.wanted;
+  const auto& keys = ck.keys;
+  const auto& first_key = ck.first_key;
+  std::vector<std::vector<LookupHit>> held_by;
+  if (!keys.empty()) {
+    auto got = store_.HoldersOf(keys, 50);
+    if (!got) return std::unexpected(got.error());
+    held_by = std::move(*got);
+  }
+  std::vector<ContactMatch> out;
+  for (std::size_t wi = 0; wi < wanted.size(); ++wi) {
+    const ContactKeys::Wanted& w = wanted[wi];
     std::vector<LookupHit> hits;
-    for (const std::string& b : bidx_.ComputeAll(w.kind, indexed)) {
-      auto part = store_.Holders(w.kind, b, 50);
-      if (!part) return std::unexpected(part.error());
-      for (LookupHit& h : *part) {
+    for (std::size_t k = first_key[wi]; k < first_key[wi + 1]; ++k) {
+      for (LookupHit& h : held_by[k]) {
         if (h.id == c.id) continue;
         if (std::none_of(hits.begin(), hits.end(),
                          [&](const LookupHit& x) { return x.id == h.id; }))

@@ -223,6 +223,18 @@ class CustomerService {
                                      bool code_free) const;
   Row ToRow(const Customer& c) const;
   std::vector<IndexEntry> IndexOf(const Customer& c) const;
+  // The contact points of `c` a duplicate check looks up (on an edit, those it adds), and
+  // their blind indexes under every key version: keys[first_key[i] .. first_key[i+1]) are
+  // wanted[i]'s.
+  struct ContactKeys {
+    struct Wanted {
+      std::string field, kind, value;  // value: E.164#extension or the lower-cased address
+    };
+    std::vector<Wanted> wanted;
+    std::vector<std::pair<std::string, std::string>> keys;  // (kind, blind index)
+    std::vector<std::size_t> first_key;
+  };
+  ContactKeys KeysOf(const Customer& c, const Customer* before) const;
   core::Result<Customer> FromRow(const Row& r) const;
   // The store query for `query` as the actor may run it: data scope applied, search terms
   // prepared, cursor decoded. kBadRequest for a bad cursor or search text.

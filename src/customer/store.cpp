@@ -186,6 +186,24 @@ struct LookupQuery {
             soci::into(label))) {}
 };
 
+// Holders of one contact point of either kind (duplicate checks), prepared once per connection.
+struct HoldersQuery {
+  std::string bidx, kind;
+  int limit = 0;
+  long long id = 0, owner = 0;
+  soci::indicator owner_ind = soci::i_null;
+  std::string name, company, code, label;
+  soci::statement st;
+  explicit HoldersQuery(soci::session& sql)
+      : st((sql.prepare << "SELECT c.id, c.name, c.company, COALESCE(c.code, ''), c.owner_id, "
+                           "i.label FROM contact_index i JOIN customers c ON c.id = "
+                           "i.customer_id WHERE i.bidx = :b AND i.kind = :k AND "
+                           "c.deleted_at IS NULL ORDER BY i.customer_id LIMIT :l",
+            soci::use(bidx), soci::use(kind), soci::use(limit), soci::into(id), soci::into(name),
+            soci::into(company), soci::into(code), soci::into(owner, owner_ind),
+            soci::into(label))) {}
+};
+
 // One customer by id, prepared once per connection.
 struct GetQuery {
   long long id = 0;
@@ -317,9 +335,45 @@ CREATE INDEX customers_import_key ON customers(import_key)
 )SQL"}};
 }
 
-core::Result<int64_t> CustomerStore::Insert(const Row& r, const std::vector<IndexEntry>& index) {
-  return db_.Write(
-      [&](soci::session& sql) -> int64_t { return InsertRow(db_, sql, r, index, ""); });
+core::Result<int64_t> CustomerStore::Insert(const Row& r, const std::vector<IndexEntry>& index,
+                                            const db::AlsoWrite& also) {
+  return db_.Write([&](soci::session& sql) -> int64_t {
+    const int64_t id = InsertRow(db_, sql, r, index, "");
+    if (also) also(sql, id);
+    return id;
+  });
+}
+
+core::Result<std::optional<int64_t>> CustomerStore::InsertIfFree(
+    const Row& r, const std::vector<IndexEntry>& index,
+    const std::vector<std::pair<std::string, std::string>>& free, const db::AlsoWrite& also) {
+  return db_.Write([&](soci::session& sql) -> std::optional<int64_t> {
+    if (db_.dialect() == db::Dialect::kPostgres) {
+      // SQLite runs one write at a time; on PostgreSQL two creates of one number would both
+      // find it free, so each takes a transaction lock per contact point first (in one order).
+      std::vector<std::string> locks;
+      for (const auto& [kind, bidx] : free) locks.push_back(kind + ":" + bidx);
+      std::sort(locks.begin(), locks.end());
+      locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
+      for (const std::string& key : locks) {
+        int one = 0;
+        sql << "SELECT 1 FROM pg_advisory_xact_lock(hashtextextended(:k, 0))", soci::use(key),
+            soci::into(one);
+      }
+    }
+    auto& q = db_.Cached<HoldersQuery>(sql, "customer.holders");
+    for (const auto& [kind, bidx] : free) {
+      q.kind = kind;
+      q.bidx = bidx;
+      q.limit = 1;
+      const bool held = q.st.execute(true);
+      db_.Done(q.st);
+      if (held) return std::nullopt;
+    }
+    const int64_t id = InsertRow(db_, sql, r, index, "");
+    if (also) also(sql, id);
+    return id;
+  });
 }
 
 core::Result<std::optional<Row>> CustomerStore::Get(int64_t id, bool include_deleted) {
@@ -532,25 +586,27 @@ core::Result<std::vector<LookupHit>> CustomerStore::LookupPhoneOwnedBy(
 
 core::Result<std::vector<LookupHit>> CustomerStore::Holders(const std::string& kind,
                                                             const std::string& bidx, int limit) {
+  auto all = HoldersOf({{kind, bidx}}, limit);
+  if (!all) return std::unexpected(all.error());
+  return std::move(all->front());
+}
+
+core::Result<std::vector<std::vector<LookupHit>>> CustomerStore::HoldersOf(
+    const std::vector<std::pair<std::string, std::string>>& keys, int limit) {
   return db_.Read([&](soci::session& sql) {
-    std::vector<LookupHit> out;
-    std::string k = kind, b = bidx;
-    int lim = limit;
-    long long id = 0, owner = 0;
-    soci::indicator owner_ind = soci::i_null;
-    std::string name, company, code, label;
-    soci::statement st =
-        (sql.prepare << "SELECT c.id, c.name, c.company, COALESCE(c.code, ''), c.owner_id, "
-                        "i.label FROM contact_index i JOIN customers c ON c.id = i.customer_id "
-                        "WHERE i.bidx = :b AND i.kind = :k AND c.deleted_at IS NULL ORDER BY "
-                        "i.customer_id LIMIT :l",
-         soci::use(b), soci::use(k), soci::use(lim), soci::into(id), soci::into(name),
-         soci::into(company), soci::into(code), soci::into(owner, owner_ind), soci::into(label));
-    st.execute(false);
-    while (st.fetch()) {
-      LookupHit h{id, name, company, code, label, std::nullopt};
-      if (owner_ind == soci::i_ok) h.owner_id = owner;
-      if (out.empty() || out.back().id != h.id) out.push_back(std::move(h));
+    std::vector<std::vector<LookupHit>> out(keys.size());
+    auto& q = db_.Cached<HoldersQuery>(sql, "customer.holders");
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      q.kind = keys[i].first;
+      q.bidx = keys[i].second;
+      q.limit = limit;
+      q.st.execute(false);
+      while (q.st.fetch()) {
+        LookupHit h{q.id, q.name, q.company, q.code, q.label, std::nullopt};
+        if (q.owner_ind == soci::i_ok) h.owner_id = q.owner;
+        if (out[i].empty() || out[i].back().id != h.id) out[i].push_back(std::move(h));
+      }
+      db_.Done(q.st);
     }
     return out;
   });
@@ -562,6 +618,18 @@ core::Result<std::vector<Row>> CustomerStore::GetMany(const std::vector<int64_t>
   sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
   return db_.Read([&](soci::session& sql) {
     std::vector<Row> out;
+    if (sorted.size() <= 8) {
+      // A few (a duplicate check): the prepared single-row query beats preparing an IN list.
+      auto& q = db_.Cached<GetQuery>(sql, "customer.get");
+      for (int64_t id : sorted) {
+        q.id = id;
+        std::optional<Row> row;
+        if (q.st.execute(true)) row = q.rr.Take();
+        db_.Done(q.st);
+        if (row && !row->deleted_at) out.push_back(std::move(*row));
+      }
+      return out;
+    }
     constexpr std::size_t kChunk = 500;
     for (std::size_t from = 0; from < sorted.size(); from += kChunk) {
       soci::statement st(sql);

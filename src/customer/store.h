@@ -105,8 +105,16 @@ class CustomerStore {
  public:
   explicit CustomerStore(db::Database& db) : db_(db) {}
 
-  // Inserts and returns the new id. kConflict naming "code" when the code is taken.
-  core::Result<int64_t> Insert(const Row& row, const std::vector<IndexEntry>& index);
+  // Inserts and returns the new id. kConflict naming "code" when the code is taken. `also`,
+  // when given, runs in the same transaction with the new id (e.g. the audit entry); if it
+  // throws, nothing is inserted.
+  core::Result<int64_t> Insert(const Row& row, const std::vector<IndexEntry>& index,
+                               const db::AlsoWrite& also = {});
+  // Insert, only when no live customer holds a contact point of one of these (kind, blind
+  // index) pairs, checked in the same transaction; nullopt (nothing written) when one does.
+  core::Result<std::optional<int64_t>> InsertIfFree(
+      const Row& row, const std::vector<IndexEntry>& index,
+      const std::vector<std::pair<std::string, std::string>>& free, const db::AlsoWrite& also);
   // nullopt when unknown, or deleted and !include_deleted.
   core::Result<std::optional<Row>> Get(int64_t id, bool include_deleted);
   // Writes every column of `row` when its stored version is `expected_version` and it is not
@@ -130,6 +138,9 @@ class CustomerStore {
   // in id order (phone_label is the contact's label).
   core::Result<std::vector<LookupHit>> Holders(const std::string& kind, const std::string& bidx,
                                                int limit);
+  // Holders for each (kind, blind index) pair, in one read: out[i] answers keys[i].
+  core::Result<std::vector<std::vector<LookupHit>>> HoldersOf(
+      const std::vector<std::pair<std::string, std::string>>& keys, int limit);
   // Live customers with these ids (unknown and deleted ones are left out), in id order.
   core::Result<std::vector<Row>> GetMany(const std::vector<int64_t>& ids);
   // Duplicate scan: up to `limit` live customers with an id over `after_id`, in id order, with

@@ -65,6 +65,19 @@ std::vector<std::string> SplitStatements(const std::string& sql) {
   return out;
 }
 
+// Process-wide SQLite settings, which only take effect before SQLite initialises (at the first
+// connection). Each connection is used by one thread at a time (a pool lease, the writer under
+// write_mu_, the checkpointer's own), so SQLite's per-connection mutexes are not needed; and no
+// one reads its memory statistics, whose global mutex every allocation would otherwise take.
+// Under 8 request threads both showed up as futex waits. Later calls fail harmlessly.
+void ConfigureSqlite() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    sqlite_api::sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    sqlite_api::sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  });
+}
+
 }  // namespace
 
 core::Result<std::unique_ptr<Database>> Database::Open(std::string_view url,
@@ -80,6 +93,7 @@ core::Result<std::unique_ptr<Database>> Database::Open(std::string_view url,
     if (path.empty()) return std::unexpected(core::Error::BadRequest("empty sqlite path"));
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    ConfigureSqlite();
     db->dialect_ = Dialect::kSqlite;
     conn = "db=\"" + std::string(path) + "\" timeout=10";
     factory = &soci::sqlite3;
@@ -234,6 +248,17 @@ void Database::RunFixed(soci::session& sql, const char* key, FixedKind kind) {
 void Database::RunBatch(std::unique_lock<std::mutex>& lock) {
   constexpr std::size_t kMaxBatch = 256;
   {
+    // Under concurrent writers (the last batch held several jobs) wait a moment for as many
+    // to queue up again: every commit writes each changed page to the WAL once however many
+    // customers changed it, so fuller batches cost less per write (measured in scripts/bench:
+    // ~10% less CPU per create with 8 clients). A lone writer never waits.
+    constexpr auto kGatherFor = std::chrono::microseconds(500);
+    if (last_batch_ > 1 && queue_.size() < last_batch_) {
+      gathering_ = true;
+      gather_target_ = last_batch_;
+      arrived_cv_.wait_for(lock, kGatherFor, [&] { return queue_.size() >= gather_target_; });
+      gathering_ = false;
+    }
     std::vector<Job*> batch;
     if (queue_.size() <= kMaxBatch) {
       batch.swap(queue_);
@@ -241,6 +266,7 @@ void Database::RunBatch(std::unique_lock<std::mutex>& lock) {
       batch.assign(queue_.begin(), queue_.begin() + kMaxBatch);
       queue_.erase(queue_.begin(), queue_.begin() + kMaxBatch);
     }
+    last_batch_ = batch.size();
     lock.unlock();
     {
       std::lock_guard writer(write_mu_);

@@ -68,6 +68,20 @@ describe('duplicates', () => {
       assert.deepEqual(list.items.map((c) => c.id), [zhang.id]);
     });
 
+    it('of several creates of one new number sent at once, one is saved and the others get 409', async () => {
+      const bodies = ['13855556666', '138 5555 6666', '+86 138-5555-6666', '8613855556666', '138.5555.6666', '0086 13855556666']
+        .map((number, i) => ({ name: `并发客户${i}`, phones: [{ number }] }));
+      const answers = await Promise.all(bodies.map((b) => admin.post('/customers', b)));
+      const statuses = answers.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [201, 409, 409, 409, 409, 409], answers.map((r) => r.text).join('\n'));
+      const list = expectStatus(await admin.get('/customers', { query: { q: '13855556666' } }), 200);
+      assert.equal(list.items.length, 1);
+      // The create and its audit entry were written together.
+      const created = answers.find((r) => r.status === 201).body;
+      const entries = expectStatus(await admin.get('/audit', { query: { action: 'customer.create', limit: 200 } }), 200).items;
+      assert.ok(entries.some((e) => e.entity_id === String(created.id)), 'audit entry of the create');
+    });
+
     it('a same-email customer is pointed out, whatever the case of the address', async () => {
       const p = expectProblem(await admin.post('/customers', { name: 'Zhang Wei', emails: [{ address: 'Zhang.Wei@EXAMPLE.com' }] }), 409);
       assert.deepEqual(p.errors.map((e) => [e.field, e.code]), [['emails[0].address', 'duplicate/email']]);
