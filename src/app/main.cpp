@@ -343,9 +343,11 @@ int main(int argc, char** argv) {
       if (!n) return Fail(n.error());
       auto secrets = app.mfa->SecretsOnKey(v);
       if (!secrets) return Fail(secrets.error());
-      std::printf("version %u%s\t%lld customer(s)\t%lld MFA secret(s)\n", v,
+      auto merges = app.merges->SnapshotsOnKey(v);
+      if (!merges) return Fail(merges.error());
+      std::printf("version %u%s\t%lld customer(s)\t%lld MFA secret(s)\t%lld merge snapshot(s)\n", v,
                   v == ring->current_version() ? " (current)" : "", static_cast<long long>(*n),
-                  static_cast<long long>(*secrets));
+                  static_cast<long long>(*secrets), static_cast<long long>(*merges));
     }
     return 0;
   }
@@ -392,11 +394,13 @@ int main(int argc, char** argv) {
     if (isatty(fileno(stderr))) std::fprintf(stderr, "\n");
     auto secrets = app.mfa->Reencrypt(admin_actor);
     if (!secrets) return Fail(secrets.error());
+    auto merges = app.merges->Reencrypt(admin_actor);
+    if (!merges) return Fail(merges.error());
     std::printf(
-        "re-encrypted %lld customer(s) and %lld MFA secret(s); every customer uses key "
-        "version %u\n",
+        "re-encrypted %lld customer(s), %lld MFA secret(s) and %lld merge snapshot(s); every "
+        "customer uses key version %u\n",
         static_cast<long long>(rewritten), static_cast<long long>(*secrets),
-        app.cipher->current_version());
+        static_cast<long long>(*merges), app.cipher->current_version());
     return 0;
   }
   if (keys_retire->parsed()) {
@@ -404,11 +408,14 @@ int main(int argc, char** argv) {
     if (!n) return Fail(n.error());
     auto secrets = app.mfa->SecretsOnKey(retire_version);
     if (!secrets) return Fail(secrets.error());
-    if (*n > 0 || *secrets > 0) {
-      return Fail(kehu::core::Error::Conflict("key version " + std::to_string(retire_version) +
-                                              " still encrypts " + std::to_string(*n) +
-                                              " customer(s) and " + std::to_string(*secrets) +
-                                              " MFA secret(s); run kehu keys reencrypt first"));
+    auto merges = app.merges->SnapshotsOnKey(retire_version);
+    if (!merges) return Fail(merges.error());
+    if (*n > 0 || *secrets > 0 || *merges > 0) {
+      return Fail(kehu::core::Error::Conflict(
+          "key version " + std::to_string(retire_version) + " still encrypts " +
+          std::to_string(*n) + " customer(s), " + std::to_string(*secrets) + " MFA secret(s) and " +
+          std::to_string(*merges) +
+          " merge snapshot(s) (kept to undo merges); run kehu keys reencrypt first"));
     }
     auto done = kehu::crypto::KeyRing::RemoveVersion(app.config.key_file, retire_version);
     if (!done) return Fail(done.error());

@@ -1175,6 +1175,31 @@ core::Result<CustomerService::RotationStep> CustomerService::Reencrypt(const cor
   return step;
 }
 
+bool CustomerService::UsesKey(const Row& r, uint32_t version) const {
+  const uint32_t current = cipher_.current_version();
+  for (const std::string* text :
+       {&r.phones_enc, &r.emails_enc, &r.id_number_enc, &r.address_enc, &r.quality_enc}) {
+    if (text->empty()) continue;
+    const uint32_t v = crypto::FieldCipher::VersionOf(*text);
+    if (version ? v == version : v != current) return true;
+  }
+  return false;
+}
+
+core::Result<Row> CustomerService::OnCurrentKey(const Row& r) const {
+  auto c = FromRow(r);
+  if (!c) return std::unexpected(c.error());
+  const Row fresh = ToRow(*c);
+  Row out = r;
+  out.phones_enc = fresh.phones_enc;
+  out.emails_enc = fresh.emails_enc;
+  out.id_number_enc = fresh.id_number_enc;
+  out.id_number_bidx = fresh.id_number_bidx;
+  out.address_enc = fresh.address_enc;
+  out.quality_enc = fresh.quality_enc;
+  return out;
+}
+
 core::Result<int64_t> CustomerService::RowsNotOnCurrentKey() {
   return store_.CountNotOnKey(cipher_.current_version());
 }

@@ -117,6 +117,11 @@ class CustomerService {
     bool done = false;    // no rows were left after last_id
   };
   core::Result<RotationStep> Reencrypt(const core::Actor& actor, int64_t after_id, int limit);
+  // For rows kept elsewhere (merge snapshots): whether a ciphertext of `r` uses key `version`
+  // (0: any version but the current one), and `r` with its ciphertexts and the ID number's
+  // blind index under the current key, every other column as it is.
+  bool UsesKey(const Row& r, uint32_t version) const;
+  core::Result<Row> OnCurrentKey(const Row& r) const;
   core::Result<int64_t> RowsNotOnCurrentKey();
   core::Result<int64_t> RowsOnKey(uint32_t version);
 

@@ -1,5 +1,7 @@
 #include "merge/service.h"
 
+#include <functional>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -489,6 +491,62 @@ core::Result<Page> MergeService::List(const core::Actor& actor, std::optional<in
     if (InScope(actor, r)) p.items.push_back(std::move(r));
   }
   return p;
+}
+
+namespace {
+
+// Calls fn with every merge record, newest first, a page at a time.
+core::Result<void> EachMerge(MergeStore& store,
+                             const std::function<core::Result<void>(const MergeRecord&)>& fn) {
+  std::optional<int64_t> before;
+  for (;;) {
+    auto page = store.List(before, 200);
+    if (!page) return std::unexpected(page.error());
+    for (const MergeRecord& r : *page) {
+      if (auto ok = fn(r); !ok) return ok;
+    }
+    if (page->size() < 200) return core::Ok();
+    before = page->back().id;
+  }
+}
+
+}  // namespace
+
+core::Result<int64_t> MergeService::Reencrypt(const core::Actor& actor) {
+  if (!actor.Can(core::Perm::kSettingsAdmin)) {
+    return std::unexpected(core::Error::Forbidden("re-encrypting needs settings.admin"));
+  }
+  int64_t rewritten = 0;
+  auto done = EachMerge(store_, [&](const MergeRecord& r) -> core::Result<void> {
+    bool old = customers_.UsesKey(r.survivor_before, 0);
+    for (const customer::Row& l : r.losers_before) old = old || customers_.UsesKey(l, 0);
+    if (!old) return core::Ok();
+    auto survivor = customers_.OnCurrentKey(r.survivor_before);
+    if (!survivor) return std::unexpected(survivor.error());
+    std::vector<customer::Row> losers;
+    for (const customer::Row& l : r.losers_before) {
+      auto fresh = customers_.OnCurrentKey(l);
+      if (!fresh) return std::unexpected(fresh.error());
+      losers.push_back(std::move(*fresh));
+    }
+    if (auto ok = store_.ReplaceSnapshot(r.id, *survivor, losers); !ok) return ok;
+    ++rewritten;
+    return core::Ok();
+  });
+  if (!done) return std::unexpected(done.error());
+  return rewritten;
+}
+
+core::Result<int64_t> MergeService::SnapshotsOnKey(uint32_t version) {
+  int64_t n = 0;
+  auto done = EachMerge(store_, [&](const MergeRecord& r) -> core::Result<void> {
+    bool on = customers_.UsesKey(r.survivor_before, version);
+    for (const customer::Row& l : r.losers_before) on = on || customers_.UsesKey(l, version);
+    if (on) ++n;
+    return core::Ok();
+  });
+  if (!done) return std::unexpected(done.error());
+  return n;
 }
 
 core::Result<MergeRecord> MergeService::Get(const core::Actor& actor, int64_t id) {

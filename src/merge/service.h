@@ -59,6 +59,12 @@ class MergeService : public customer::MergeHook {
   core::Result<audit::Page> History(const core::Actor& actor, int64_t customer_id,
                                     std::optional<int64_t> cursor, int limit);
 
+  // Key rotation (settings.admin): re-encrypts the customers kept in merge snapshots that use
+  // an older key, so a merge can still be undone once that key is retired; returns how many
+  // merges were rewritten. And how many merges keep a customer on key `version`.
+  core::Result<int64_t> Reencrypt(const core::Actor& actor);
+  core::Result<int64_t> SnapshotsOnKey(uint32_t version);
+
   // customer::MergeHook.
   std::optional<int64_t> MergedInto(int64_t id) override;
 

@@ -226,6 +226,17 @@ core::Result<std::vector<MergeRecord>> MergeStore::List(std::optional<int64_t> b
   });
 }
 
+core::Result<void> MergeStore::ReplaceSnapshot(int64_t id, const Row& survivor_before,
+                                               const std::vector<Row>& losers_before) {
+  json losers = json::array();
+  for (const Row& l : losers_before) losers.push_back(RowToJson(l));
+  std::string snapshot = json{{"survivor", RowToJson(survivor_before)}, {"losers", losers}}.dump();
+  long long lid = id;
+  return db_.Write([&](soci::session& sql) {
+    sql << "UPDATE merges SET snapshot = :s WHERE id = :i", soci::use(snapshot), soci::use(lid);
+  });
+}
+
 core::Result<std::optional<int64_t>> MergeStore::MergedInto(int64_t customer_id) {
   return db_.Read([&](soci::session& sql) -> std::optional<int64_t> {
     long long id = customer_id, survivor = 0;

@@ -29,6 +29,9 @@ class MergeStore {
   core::Result<std::optional<MergeRecord>> Get(int64_t id);
   // Newest first, ids below `before` when given; up to `limit`.
   core::Result<std::vector<MergeRecord>> List(std::optional<int64_t> before, int limit);
+  // Replaces the snapshot of merge `id` (after a key rotation re-encrypted its rows).
+  core::Result<void> ReplaceSnapshot(int64_t id, const customer::Row& survivor_before,
+                                     const std::vector<customer::Row>& losers_before);
   // The survivor a customer was merged into by a merge not undone.
   core::Result<std::optional<int64_t>> MergedInto(int64_t customer_id);
   // The customers merged directly into `survivor_id` (merges not undone).

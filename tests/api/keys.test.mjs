@@ -18,6 +18,17 @@ describe('key rotation', () => {
 
   const phoneOf = (n) => `139${String(10000000 + n).slice(-8)}`;
 
+  // A merge made on key 1: its snapshot keeps both customers encrypted, for the undo.
+  let merge;
+  let loser;
+  it('a merge made before the rotation', async () => {
+    const a = expectStatus(await admin.post('/customers', { name: '合并甲', phones: [{ number: '13766660001' }] }), 201);
+    loser = expectStatus(await admin.post('/customers', { name: '合并甲', phones: [{ number: '13766660001' }, { number: '13766660002' }] },
+      { query: { confirm_duplicate: true } }), 201);
+    merge = expectStatus(await admin.post('/merges', { survivor_id: a.id, loser_ids: [loser.id], versions: { [a.id]: a.version, [loser.id]: loser.version } }), 201);
+    assert.match(server.cliOk(['keys', 'status']).stdout, /version 1 \(current\)\t2 customer\(s\)\t0 MFA secret\(s\)\t1 merge snapshot\(s\)/);
+  });
+
   it('re-encrypts everything while customers are created and changed, and nothing is lost', async () => {
     let n = 0;
     for (; n < 60; n++) {
@@ -51,8 +62,9 @@ describe('key rotation', () => {
     const again = server.cliOk(['keys', 'reencrypt']);
     assert.match(again.stdout, /key version 2/);
     const status = server.cliOk(['keys', 'status']).stdout;
-    assert.match(status, /version 1\t0 customer\(s\)/);
-    assert.match(status, new RegExp(`version 2 \\(current\\)\\t${expected.size} customer\\(s\\)`));
+    assert.match(status, /version 1\t0 customer\(s\)\t0 MFA secret\(s\)\t0 merge snapshot\(s\)/);
+    // The merge's survivor and loser (in the recycle bin) are customers too.
+    assert.match(status, new RegExp(`version 2 \\(current\\)\\t${expected.size + 2} customer\\(s\\)\\t0 MFA secret\\(s\\)\\t1 merge snapshot\\(s\\)`));
     await checkAll();
   });
 
@@ -62,6 +74,10 @@ describe('key rotation', () => {
     server.cliOk(['keys', 'retire', '1']);
     await sleep(2500); // the server reloads the key file within a second
     await checkAll();
+    // The merge made on the retired key can still be undone, exactly.
+    expectStatus(await admin.post(`/merges/${merge.id}/undo`, {}), 200);
+    const back = await revealCustomer(admin, loser.id);
+    assert.deepEqual(back.phones.map((p) => p.number), ['13766660001', '13766660002']);
     const audit = expectStatus(await admin.get('/audit', { query: { action: 'settings.' } }), 200).items;
     assert.deepEqual(audit.map((e) => e.action).filter((a) => a.startsWith('settings.key')).sort(),
       ['settings.key_retire', 'settings.key_rotate']);
