@@ -13,6 +13,7 @@
 #include <string_view>
 #include <thread>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include <soci/connection-pool.h>
@@ -245,7 +246,9 @@ class Database {
   // Constant after Open: pooled session -> its position; per position, its statement cache
   // (each touched only by the thread holding that connection's lease).
   std::map<const soci::session*, std::size_t> positions_;
-  std::vector<std::map<std::string, std::shared_ptr<void>>> caches_;
+  // Per connection, by the key's address (a string literal; looked up on every cached query,
+  // so no string is built or compared for it).
+  std::vector<std::unordered_map<const char*, std::shared_ptr<void>>> caches_;
   // SQLite: WAL checkpoints (and their fsyncs) run on this thread, never under write_mu_.
   std::thread checkpointer_;
   std::mutex stop_mu_;
