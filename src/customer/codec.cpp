@@ -183,7 +183,7 @@ core::Result<CustomerInput> ParseInput(const json& body) {
       }
     } else if (key == "id" || key == "version" || key == "created_at" || key == "created_by" ||
                key == "updated_at" || key == "updated_by" || key == "deleted_at" ||
-               key == "owner_name" || key == "masked") {
+               key == "owner_name" || key == "masked" || key == "merged_into") {
       // Read-only members echoed back from a GET are ignored.
     } else {
       errs.push_back({key, "unknown_field", "unknown field " + key});
@@ -219,35 +219,37 @@ json ToJson(const Customer& c) {
   for (const Phone& p : c.phones) phones.push_back(PhoneToJson(p));
   json emails = json::array();
   for (const Email& e : c.emails) emails.push_back({{"address", e.address}, {"label", e.label}});
-  return {{"id", c.id},
-          {"code", NullIfEmpty(c.code)},
-          {"name", c.name},
-          {"gender", c.gender},
-          {"company", NullIfEmpty(c.company)},
-          {"title", NullIfEmpty(c.title)},
-          {"phones", phones},
-          {"emails", emails},
-          {"id_number", NullIfEmpty(c.id_number)},
-          {"credit_code", NullIfEmpty(c.credit_code)},
-          {"province", NullIfEmpty(c.province)},
-          {"city", NullIfEmpty(c.city)},
-          {"district", NullIfEmpty(c.district)},
-          {"address", NullIfEmpty(c.address)},
-          {"source", NullIfEmpty(c.source)},
-          {"owner_id", c.owner_id ? json(*c.owner_id) : json(nullptr)},
-          {"owner_name", c.owner_id ? json(c.owner_name) : json(nullptr)},
-          {"stage", c.stage},
-          {"notes", NullIfEmpty(c.notes)},
-          {"custom", c.custom},
-          {"tags", c.tags},
-          {"quality_issues", issues},
-          {"created_by", c.created_by},
-          {"created_at", core::FormatTime(c.created_at)},
-          {"updated_by", c.updated_by},
-          {"updated_at", core::FormatTime(c.updated_at)},
-          {"version", c.version},
-          {"deleted_at", c.deleted_at ? json(core::FormatTime(*c.deleted_at)) : json(nullptr)},
-          {"masked", c.masked}};
+  json out = {{"id", c.id},
+              {"code", NullIfEmpty(c.code)},
+              {"name", c.name},
+              {"gender", c.gender},
+              {"company", NullIfEmpty(c.company)},
+              {"title", NullIfEmpty(c.title)},
+              {"phones", phones},
+              {"emails", emails},
+              {"id_number", NullIfEmpty(c.id_number)},
+              {"credit_code", NullIfEmpty(c.credit_code)},
+              {"province", NullIfEmpty(c.province)},
+              {"city", NullIfEmpty(c.city)},
+              {"district", NullIfEmpty(c.district)},
+              {"address", NullIfEmpty(c.address)},
+              {"source", NullIfEmpty(c.source)},
+              {"owner_id", c.owner_id ? json(*c.owner_id) : json(nullptr)},
+              {"owner_name", c.owner_id ? json(c.owner_name) : json(nullptr)},
+              {"stage", c.stage},
+              {"notes", NullIfEmpty(c.notes)},
+              {"custom", c.custom},
+              {"tags", c.tags},
+              {"quality_issues", issues},
+              {"created_by", c.created_by},
+              {"created_at", core::FormatTime(c.created_at)},
+              {"updated_by", c.updated_by},
+              {"updated_at", core::FormatTime(c.updated_at)},
+              {"version", c.version},
+              {"deleted_at", c.deleted_at ? json(core::FormatTime(*c.deleted_at)) : json(nullptr)},
+              {"masked", c.masked}};
+  if (c.merged_into) out["merged_into"] = *c.merged_into;
+  return out;
 }
 
 json LookupToJson(const LookupResult& r) {

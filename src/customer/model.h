@@ -70,6 +70,8 @@ struct Customer {
   int64_t created_by = 0, created_at = 0, updated_by = 0, updated_at = 0;
   int64_t version = 1;
   std::optional<int64_t> deleted_at;
+  // In the recycle bin (list answers): the customer this one was merged into, if it was.
+  std::optional<int64_t> merged_into;
   // Phones, emails, ID number and street address are shown masked (see customer/mask.h);
   // the clear values come from CustomerService::Reveal.
   bool masked = false;

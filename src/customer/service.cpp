@@ -985,6 +985,16 @@ core::Result<Page> CustomerService::List(const core::Actor& actor, const ListQue
     MaskCustomer(*c);
     page.items.push_back(std::move(*c));
   }
+  if (p->q.deleted && merge_hook_ && !page.items.empty()) {
+    // The recycle bin says which customers went there by a merge (restoring those is refused:
+    // the merge is undone instead).
+    std::vector<int64_t> ids;
+    for (const Customer& c : page.items) ids.push_back(c.id);
+    const std::map<int64_t, int64_t> into = merge_hook_->MergedIntoMany(ids);
+    for (Customer& c : page.items) {
+      if (auto it = into.find(c.id); it != into.end()) c.merged_into = it->second;
+    }
+  }
   if (rows->size() > static_cast<std::size_t>(limit)) {
     page.next_cursor = EncodeCursor(p->q.sort, page.items.back());
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string_view>
 
@@ -36,6 +37,9 @@ class MergeHook {
   virtual ~MergeHook() = default;
   // The customer `id` was merged into (a merge not undone); nullopt when it was not merged.
   virtual std::optional<int64_t> MergedInto(int64_t id) = 0;
+  // The same for several customers at once: id -> the customer it was merged into, for those
+  // merged.
+  virtual std::map<int64_t, int64_t> MergedIntoMany(const std::vector<int64_t>& ids) = 0;
 };
 
 // Whether a write looks for duplicates first.

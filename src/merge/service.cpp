@@ -582,6 +582,15 @@ core::Result<audit::Page> MergeService::History(const core::Actor& actor, int64_
   return audit_.List(actor, q);
 }
 
+std::map<int64_t, int64_t> MergeService::MergedIntoMany(const std::vector<int64_t>& ids) {
+  auto r = store_.MergedIntoMany(ids);
+  if (!r) {
+    spdlog::error("merges: cannot look up {} customers: {}", ids.size(), r.error().message());
+    return {};
+  }
+  return std::move(*r);
+}
+
 std::optional<int64_t> MergeService::MergedInto(int64_t id) {
   auto r = store_.MergedInto(id);
   if (!r) {

@@ -67,6 +67,7 @@ class MergeService : public customer::MergeHook {
 
   // customer::MergeHook.
   std::optional<int64_t> MergedInto(int64_t id) override;
+  std::map<int64_t, int64_t> MergedIntoMany(const std::vector<int64_t>& ids) override;
 
  private:
   core::Result<MergeRecord> Commit(const core::Actor& actor,

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "db/params.h"
+
 namespace kehu::merge {
 namespace {
 
@@ -245,6 +247,29 @@ core::Result<std::optional<int64_t>> MergeStore::MergedInto(int64_t customer_id)
         soci::use(id), soci::into(survivor);
     if (!sql.got_data()) return std::nullopt;
     return survivor;
+  });
+}
+
+core::Result<std::map<int64_t, int64_t>> MergeStore::MergedIntoMany(
+    const std::vector<int64_t>& ids) {
+  return db_.Read([&](soci::session& sql) {
+    std::map<int64_t, int64_t> out;
+    if (ids.empty()) return out;
+    soci::statement st(sql);
+    long long customer = 0, survivor = 0;
+    st.exchange(soci::into(customer));
+    st.exchange(soci::into(survivor));
+    db::Params p(st);
+    std::string in;
+    for (int64_t id : ids) in += (in.empty() ? "" : ", ") + p.Number(id);
+    // Oldest merge first, so the latest one of a customer merged more than once wins.
+    st.alloc();
+    st.prepare("SELECT customer_id, survivor_id FROM merged_customers WHERE customer_id IN (" + in +
+               ") ORDER BY merge_id");
+    st.define_and_bind();
+    st.execute(false);
+    while (st.fetch()) out[customer] = survivor;
+    return out;
   });
 }
 

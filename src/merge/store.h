@@ -3,6 +3,7 @@
 // (the transaction rolls back). Thread-safe.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -34,6 +35,8 @@ class MergeStore {
                                      const std::vector<customer::Row>& losers_before);
   // The survivor a customer was merged into by a merge not undone.
   core::Result<std::optional<int64_t>> MergedInto(int64_t customer_id);
+  // MergedInto for several customers: id -> survivor, for those merged.
+  core::Result<std::map<int64_t, int64_t>> MergedIntoMany(const std::vector<int64_t>& ids);
   // The customers merged directly into `survivor_id` (merges not undone).
   core::Result<std::vector<int64_t>> MergedFrom(int64_t survivor_id);
 

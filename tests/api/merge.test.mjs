@@ -146,6 +146,13 @@ describe('merging duplicates', () => {
       // The recycle bin holds it, but restoring it is refused: undo the merge instead.
       const r = expectProblem(await admin.post(`/customers/${b.id}/restore`, {}), 409);
       assert.match(r.detail, /merged into customer/);
+      // The recycle bin says where it went; a customer deleted the ordinary way has no merged_into.
+      const other = await create({ name: '回收站对照', phones: [{ number: '13700009999' }] }, {});
+      expectStatus(await admin.del(`/customers/${other.id}`), 204);
+      const bin = expectStatus(await admin.get('/customers', { query: { deleted: true, limit: 200 } }), 200).items;
+      assert.equal(bin.find((c) => c.id === b.id)?.merged_into, a.id);
+      assert.equal(bin.find((c) => c.id === other.id)?.merged_into, undefined);
+      assert.ok(!bin.some((c) => c.id === a.id));
     });
 
     it("the survivor's history includes the merged customer's entries", async () => {

@@ -1,6 +1,7 @@
 // Merging in the web UI: the 重复客户 review queue opens a group side by side, a field's value
 // is picked, 合并 merges (every phone, email and tag kept), 合并记录 lists it and 撤销合并
-// takes it back; a merged-away customer's page links to the survivor; on a phone the
+// takes it back; a merged-away customer's page links to the survivor, and the recycle bin
+// shows it as merged with a link to the merge records; on a phone the
 // comparison fits 390 px; the administrators' bulk button shows the dry-run count first.
 //
 // Run by tests/web/run.sh with the other web tests (one server for all of them): uses its own
@@ -78,9 +79,18 @@ test('a group is compared side by side, merged with a chosen value, and the merg
   await history.scrollIntoViewIfNeeded()
   await shot(page, 'merge-survivor-history-desktop.png', false)
 
+  // The recycle bin says A was merged into B, and leads to the merge records to undo it.
+  await page.goto(`${BASE}/recycle-bin`)
+  const binRow = page.locator('[data-test="recycle-table"] .el-table__row', { hasText: NAME })
+  const inBin = binRow.locator('[data-test="merged"]')
+  await inBin.waitFor()
+  assert.match(await inBin.innerText(), new RegExp(`已合并到客户 #${B}`))
+  assert.equal(await binRow.locator('[data-test="restore"]').count(), 0, 'no restore button for a merged customer')
+  await shot(page, 'recycle-bin-merged-desktop.png', false)
+
   // 合并记录: undo.
-  await page.goto(`${BASE}/duplicates`)
-  await page.locator('.el-tabs__item', { hasText: '合并记录' }).click()
+  await inBin.locator('a', { hasText: '撤销合并' }).click()
+  await page.waitForURL(/\/duplicates\?tab=history$/)
   const row = page.locator(`[data-test="merge-record"][data-merge="${record.id}"]`)
   await row.waitFor()
   assert.match(await row.innerText(), new RegExp(NAME))

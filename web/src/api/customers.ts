@@ -73,6 +73,8 @@ export interface Customer {
   updated_at: string
   version: number
   deleted_at: string | null
+  /** In the recycle bin only: the customer this one was merged into (restore is refused then). */
+  merged_into?: number
   /**
    * True when phones, emails, id_number and address are masked (`138****8000`,
    * `z***@example.com`, `110***********002X`, `****`): list, detail and write answers are.

@@ -447,11 +447,13 @@ const en: Messages = {
   },
   recycle: {
     title: 'Recycle bin',
-    tip: 'Deleted customers are kept here and can be restored.',
+    tip: 'Deleted customers are kept here and can be restored. Customers merged into others are here too; undo the merge to get one back.',
     empty: 'The recycle bin is empty',
     restoreConfirm: 'Restore “{name}”?',
     restored: 'Restored “{name}”',
     view: 'View',
+    mergedInto: 'Merged into customer #{id}',
+    undoThere: 'Undo in merge records',
   },
   dedup: {
     nav: 'Duplicates',

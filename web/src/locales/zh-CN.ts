@@ -453,11 +453,13 @@ const zhCN = {
   },
   recycle: {
     title: '回收站',
-    tip: '删除的客户保存在这里，可以恢复。',
+    tip: '删除的客户保存在这里，可以恢复。合并掉的客户也在这里，要找回请撤销那次合并。',
     empty: '回收站是空的',
     restoreConfirm: '恢复客户“{name}”？',
     restored: '已恢复客户“{name}”',
     view: '查看',
+    mergedInto: '已合并到客户 #{id}',
+    undoThere: '撤销合并（合并记录）',
   },
   dedup: {
     nav: '重复客户',
