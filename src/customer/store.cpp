@@ -168,25 +168,8 @@ long long InsertRow(db::Database& db, soci::session& sql, const Row& r,
   return id;
 }
 
-// Caller-ID lookup, prepared once per connection.
-struct LookupQuery {
-  std::string bidx;
-  int limit = 0;
-  long long id = 0, owner = 0;
-  soci::indicator owner_ind = soci::i_null;
-  std::string name, company, code, label;
-  soci::statement st;
-  explicit LookupQuery(soci::session& sql)
-      : st((sql.prepare << "SELECT c.id, c.name, c.company, COALESCE(c.code, ''), c.owner_id, "
-                           "i.label FROM contact_index i JOIN customers c ON c.id = "
-                           "i.customer_id WHERE i.bidx = :b AND i.kind = 'phone' AND "
-                           "c.deleted_at IS NULL ORDER BY i.customer_id LIMIT :l",
-            soci::use(bidx), soci::use(limit), soci::into(id), soci::into(name),
-            soci::into(company), soci::into(code), soci::into(owner, owner_ind),
-            soci::into(label))) {}
-};
-
-// Holders of one contact point of either kind (duplicate checks), prepared once per connection.
+// Holders of one contact point of either kind (caller ID, duplicate checks), prepared once per
+// connection.
 struct HoldersQuery {
   std::string bidx, kind;
   int limit = 0;
@@ -203,6 +186,17 @@ struct HoldersQuery {
             soci::into(company), soci::into(code), soci::into(owner, owner_ind),
             soci::into(label))) {}
 };
+
+// Runs q (its parameters set) and appends each holder once, in id order.
+void FetchHolders(const db::Database& db, HoldersQuery& q, std::vector<LookupHit>& out) {
+  q.st.execute(false);
+  while (q.st.fetch()) {
+    LookupHit h{q.id, q.name, q.company, q.code, q.label, std::nullopt};
+    if (q.owner_ind == soci::i_ok) h.owner_id = q.owner;
+    if (out.empty() || out.back().id != h.id) out.push_back(std::move(h));
+  }
+  db.Done(q.st);
+}
 
 // One customer by id, prepared once per connection.
 struct GetQuery {
@@ -533,16 +527,11 @@ core::Result<std::vector<LookupHit>> CustomerStore::LookupPhone(const std::strin
                                                                 int limit) {
   return db_.Read([&](soci::session& sql) {
     std::vector<LookupHit> out;
-    auto& q = db_.Cached<LookupQuery>(sql, "customer.lookup_phone");
+    auto& q = db_.Cached<HoldersQuery>(sql, "customer.holders");
+    q.kind = "phone";
     q.bidx = bidx;
     q.limit = limit;
-    q.st.execute(false);
-    while (q.st.fetch()) {
-      LookupHit h{q.id, q.name, q.company, q.code, q.label, std::nullopt};
-      if (q.owner_ind == soci::i_ok) h.owner_id = q.owner;
-      if (out.empty() || out.back().id != h.id) out.push_back(std::move(h));
-    }
-    db_.Done(q.st);
+    FetchHolders(db_, q, out);
     return out;
   });
 }
@@ -600,13 +589,7 @@ core::Result<std::vector<std::vector<LookupHit>>> CustomerStore::HoldersOf(
       q.kind = keys[i].first;
       q.bidx = keys[i].second;
       q.limit = limit;
-      q.st.execute(false);
-      while (q.st.fetch()) {
-        LookupHit h{q.id, q.name, q.company, q.code, q.label, std::nullopt};
-        if (q.owner_ind == soci::i_ok) h.owner_id = q.owner;
-        if (out[i].empty() || out[i].back().id != h.id) out[i].push_back(std::move(h));
-      }
-      db_.Done(q.st);
+      FetchHolders(db_, q, out[i]);
     }
     return out;
   });
