@@ -331,11 +331,9 @@ CREATE INDEX customers_import_key ON customers(import_key)
 
 core::Result<int64_t> CustomerStore::Insert(const Row& r, const std::vector<IndexEntry>& index,
                                             const db::AlsoWrite& also) {
-  return db_.Write([&](soci::session& sql) -> int64_t {
-    const int64_t id = InsertRow(db_, sql, r, index, "");
-    if (also) also(sql, id);
-    return id;
-  });
+  auto id = InsertIfFree(r, index, {}, also);
+  if (!id) return std::unexpected(id.error());
+  return **id;  // nothing to find free: always inserted
 }
 
 core::Result<std::optional<int64_t>> CustomerStore::InsertIfFree(

@@ -255,8 +255,7 @@ void Database::RunBatch(std::unique_lock<std::mutex>& lock) {
     constexpr auto kGatherFor = std::chrono::microseconds(500);
     if (last_batch_ > 1 && queue_.size() < last_batch_) {
       gathering_ = true;
-      gather_target_ = last_batch_;
-      arrived_cv_.wait_for(lock, kGatherFor, [&] { return queue_.size() >= gather_target_; });
+      arrived_cv_.wait_for(lock, kGatherFor, [&] { return queue_.size() >= last_batch_; });
       gathering_ = false;
     }
     std::vector<Job*> batch;

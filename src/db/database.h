@@ -169,7 +169,7 @@ class Database {
     job.fail = [&](const core::Error& e) { out.emplace(std::unexpected(e)); };
     std::unique_lock lock(queue_mu_);
     queue_.push_back(&job);
-    if (gathering_ && queue_.size() >= gather_target_) arrived_cv_.notify_one();
+    if (gathering_ && queue_.size() >= last_batch_) arrived_cv_.notify_one();
     while (!job.done) {
       if (!leading_) {
         // Lead one batch (it holds this job unless the queue is long), then hand over.
@@ -237,11 +237,10 @@ class Database {
   std::mutex write_mu_;                    // SQLite only: one writing transaction at a time
   std::mutex queue_mu_;
   std::condition_variable done_cv_;
-  std::vector<Job*> queue_;        // guarded by queue_mu_
-  bool leading_ = false;           // guarded by queue_mu_: a thread is running batches
-  bool gathering_ = false;         // guarded by queue_mu_: the leader waits for more jobs
-  std::size_t gather_target_ = 0;  // guarded by queue_mu_: until the queue holds this many
-  std::size_t last_batch_ = 0;     // guarded by queue_mu_: jobs in the last batch run
+  std::vector<Job*> queue_;     // guarded by queue_mu_
+  bool leading_ = false;        // guarded by queue_mu_: a thread is running batches
+  bool gathering_ = false;      // guarded by queue_mu_: the leader waits for last_batch_ jobs
+  std::size_t last_batch_ = 0;  // guarded by queue_mu_: jobs in the last batch run
   std::condition_variable arrived_cv_;
   // Constant after Open: pooled session -> its position; per position, its statement cache
   // (each touched only by the thread holding that connection's lease).
