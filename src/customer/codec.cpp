@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "core/json_text.h"
 #include "core/time.h"
 
 namespace kehu::customer {
@@ -270,6 +271,45 @@ json LookupToJson(const LookupResult& r) {
             {"region", r.number.region},
             {"type", r.number.type}}},
           {"items", items}};
+}
+
+std::string LookupToJsonText(const LookupResult& r) {
+  using core::AppendJsonString;
+  std::string out;
+  out.reserve(256 + 160 * r.items.size());
+  out += "{\"items\":[";
+  for (std::size_t i = 0; i < r.items.size(); ++i) {
+    const LookupHit& h = r.items[i];
+    out += i ? ",{\"code\":" : "{\"code\":";
+    core::AppendJsonStringOrNull(out, h.code);
+    out += ",\"company\":";
+    core::AppendJsonStringOrNull(out, h.company);
+    out += ",\"id\":";
+    core::AppendJsonInt(out, h.id);
+    out += ",\"name\":";
+    AppendJsonString(out, h.name);
+    out += ",\"owner_id\":";
+    if (h.owner_id) {
+      core::AppendJsonInt(out, *h.owner_id);
+    } else {
+      out += "null";
+    }
+    out += ",\"phone_label\":";
+    AppendJsonString(out, h.phone_label);
+    out += '}';
+  }
+  out += "],\"number\":{\"display\":";
+  AppendJsonString(out, r.number.display);
+  out += ",\"e164\":";
+  AppendJsonString(out, r.number.e164);
+  out += ",\"extension\":";
+  AppendJsonString(out, r.number.extension);
+  out += ",\"region\":";
+  AppendJsonString(out, r.number.region);
+  out += ",\"type\":";
+  AppendJsonString(out, r.number.type);
+  out += r.number.valid ? ",\"valid\":true}}" : ",\"valid\":false}}";
+  return out;
 }
 
 }  // namespace kehu::customer

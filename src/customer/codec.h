@@ -14,6 +14,8 @@ nlohmann::json ToJson(const Customer& c);
 nlohmann::json QualityToJson(const QualityIssue& q);
 nlohmann::json PhoneToJson(const Phone& p);
 nlohmann::json LookupToJson(const LookupResult& r);
+// LookupToJson(r).dump(), written directly (caller ID is the hottest answer).
+std::string LookupToJsonText(const LookupResult& r);
 
 // The member of CustomerInput for a text field ("name", "city", ...); nullptr for any other name.
 const std::optional<std::string>* TextMember(const CustomerInput& in, const std::string& field);

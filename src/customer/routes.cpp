@@ -230,7 +230,7 @@ void RegisterRoutes(http::Server& server, CustomerService& svc) {
         }
         auto hits = svc.LookupPhone(r.actor, *number);
         if (!hits) return std::unexpected(hits.error());
-        return Response::Json(200, LookupToJson(*hits));
+        return Response::JsonText(200, LookupToJsonText(*hits));
       });
 }
 

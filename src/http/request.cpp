@@ -182,6 +182,13 @@ Response Response::Json(int status, const nlohmann::json& j) {
   return r;
 }
 
+Response Response::JsonText(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
 Response Response::NoContent() {
   Response r;
   r.status = 204;

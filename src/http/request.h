@@ -64,6 +64,8 @@ struct Response {
   std::function<core::Result<void>(BodyWriter&)> stream;
 
   static Response Json(int status, const nlohmann::json& j);
+  // A JSON body already written as text.
+  static Response JsonText(int status, std::string body);
   static Response NoContent();
   Response& WithHeader(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
