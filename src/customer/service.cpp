@@ -859,16 +859,29 @@ core::Result<Customer> CustomerService::Update(const core::Actor& actor, int64_t
   }
   Customer c = *current;
   if (auto ok = Apply(actor, in, c, false); !ok) return std::unexpected(ok.error());
-  if (options.duplicates == DuplicatePolicy::kCheck && duplicate_hook_) {
-    if (auto ok = duplicate_hook_->CheckDuplicates(actor, c, &*current); !ok) {
-      return std::unexpected(ok.error());
-    }
-  }
   c.updated_by = actor.user_id;
   c.updated_at = core::NowMs();
-  auto outcome = store_.Update(ToRow(c), expected_version, IndexOf(c));
-  if (!outcome) return std::unexpected(outcome.error());
-  switch (*outcome) {
+  const Row row = ToRow(c);
+  const std::vector<IndexEntry> index = IndexOf(c);
+  std::optional<core::Result<UpdateOutcome>> outcome;
+  if (options.duplicates == DuplicatePolicy::kCheck && duplicate_hook_) {
+    // As on create: the contact points the edit adds are looked up in the write transaction
+    // itself, so an edit and a create (or two edits) adding one number cannot both pass; only
+    // when one is held does the full duplicate check decide.
+    const auto added = KeysOf(c, &*current).keys;
+    if (!added.empty()) {
+      auto guarded = store_.UpdateIfFree(row, expected_version, index, added);
+      if (!guarded) return std::unexpected(guarded.error());
+      if (*guarded) {
+        outcome = **guarded;
+      } else if (auto ok = duplicate_hook_->CheckDuplicates(actor, c, &*current); !ok) {
+        return std::unexpected(ok.error());
+      }
+    }
+  }
+  if (!outcome) outcome = store_.Update(row, expected_version, index);
+  if (!*outcome) return std::unexpected(outcome->error());
+  switch (**outcome) {
     case UpdateOutcome::kNotFound:
       return std::unexpected(core::Error::NotFound("no customer " + std::to_string(id)));
     case UpdateOutcome::kStale:

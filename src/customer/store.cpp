@@ -336,35 +336,62 @@ core::Result<int64_t> CustomerStore::Insert(const Row& r, const std::vector<Inde
   return **id;  // nothing to find free: always inserted
 }
 
+namespace {
+
+// True when a live customer other than `self_id` holds one of these (kind, blind index)
+// contact points, read in the write transaction `sql`. On PostgreSQL, where writes run side by
+// side, it first takes a transaction lock per contact point (in one order, so two writers
+// never wait on each other crosswise): two writes adding one number then run one after the
+// other, and the second finds the first's.
+bool HeldByOther(db::Database& db, soci::session& sql,
+                 const std::vector<std::pair<std::string, std::string>>& free, int64_t self_id) {
+  if (db.dialect() == db::Dialect::kPostgres) {
+    std::vector<std::string> locks;
+    for (const auto& [kind, bidx] : free) locks.push_back(kind + ":" + bidx);
+    std::sort(locks.begin(), locks.end());
+    locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
+    for (const std::string& key : locks) {
+      int one = 0;
+      sql << "SELECT 1 FROM pg_advisory_xact_lock(hashtextextended(:k, 0))", soci::use(key),
+          soci::into(one);
+    }
+  }
+  auto& q = db.Cached<HoldersQuery>(sql, "customer.holders");
+  for (const auto& [kind, bidx] : free) {
+    q.kind = kind;
+    q.bidx = bidx;
+    q.limit = 2;  // the customer itself and one other at most
+    bool row = q.st.execute(true);
+    bool held = false;
+    while (row && !held) {
+      held = q.id != self_id;
+      row = !held && q.st.fetch();
+    }
+    db.Done(q.st);
+    if (held) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 core::Result<std::optional<int64_t>> CustomerStore::InsertIfFree(
     const Row& r, const std::vector<IndexEntry>& index,
     const std::vector<std::pair<std::string, std::string>>& free, const db::AlsoWrite& also) {
   return db_.Write([&](soci::session& sql) -> std::optional<int64_t> {
-    if (db_.dialect() == db::Dialect::kPostgres) {
-      // SQLite runs one write at a time; on PostgreSQL two creates of one number would both
-      // find it free, so each takes a transaction lock per contact point first (in one order).
-      std::vector<std::string> locks;
-      for (const auto& [kind, bidx] : free) locks.push_back(kind + ":" + bidx);
-      std::sort(locks.begin(), locks.end());
-      locks.erase(std::unique(locks.begin(), locks.end()), locks.end());
-      for (const std::string& key : locks) {
-        int one = 0;
-        sql << "SELECT 1 FROM pg_advisory_xact_lock(hashtextextended(:k, 0))", soci::use(key),
-            soci::into(one);
-      }
-    }
-    auto& q = db_.Cached<HoldersQuery>(sql, "customer.holders");
-    for (const auto& [kind, bidx] : free) {
-      q.kind = kind;
-      q.bidx = bidx;
-      q.limit = 1;
-      const bool held = q.st.execute(true);
-      db_.Done(q.st);
-      if (held) return std::nullopt;
-    }
+    if (HeldByOther(db_, sql, free, 0)) return std::nullopt;
     const int64_t id = InsertRow(db_, sql, r, index, "");
     if (also) also(sql, id);
     return id;
+  });
+}
+
+core::Result<std::optional<UpdateOutcome>> CustomerStore::UpdateIfFree(
+    const Row& r, int64_t expected_version, const std::vector<IndexEntry>& index,
+    const std::vector<std::pair<std::string, std::string>>& free) {
+  return db_.Write([&](soci::session& sql) -> std::optional<UpdateOutcome> {
+    if (HeldByOther(db_, sql, free, r.id)) return std::nullopt;
+    return UpdateRow(db_, sql, r, expected_version, index);
   });
 }
 

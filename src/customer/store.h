@@ -115,6 +115,12 @@ class CustomerStore {
   core::Result<std::optional<int64_t>> InsertIfFree(
       const Row& row, const std::vector<IndexEntry>& index,
       const std::vector<std::pair<std::string, std::string>>& free, const db::AlsoWrite& also);
+  // Update, only when no live customer but this one holds a contact point of one of these
+  // (kind, blind index) pairs, checked in the same transaction; nullopt (nothing written) when
+  // one does.
+  core::Result<std::optional<UpdateOutcome>> UpdateIfFree(
+      const Row& row, int64_t expected_version, const std::vector<IndexEntry>& index,
+      const std::vector<std::pair<std::string, std::string>>& free);
   // nullopt when unknown, or deleted and !include_deleted.
   core::Result<std::optional<Row>> Get(int64_t id, bool include_deleted);
   // Writes every column of `row` when its stored version is `expected_version` and it is not

@@ -82,6 +82,35 @@ describe('duplicates', () => {
       assert.ok(entries.some((e) => e.entity_id === String(created.id)), 'audit entry of the create');
     });
 
+    it('edits and a create adding one new number at once: one is saved, the others get 409', async () => {
+      // Four customers; in each round all four edits add a new number (in several formats)
+      // while a create brings it too. Exactly one write may keep it. (Rounds, because one
+      // round rarely hits the gap between a check and its write.)
+      const others = [];
+      for (let i = 0; i < 4; i++) others.push(await create(admin, { name: `编辑并发${i}`, company: `并发公司${i}` }));
+      for (let round = 0; round < 8; round++) {
+        const mobile = `1396666${String(7000 + round).padStart(4, '0')}`;
+        const forms = [mobile, `${mobile.slice(0, 3)} ${mobile.slice(3, 7)} ${mobile.slice(7)}`, `+86 ${mobile}`, `0086 ${mobile}`];
+        const current = await Promise.all(others.map(async (c) => expectStatus(await admin.get(`/customers/${c.id}`), 200)));
+        const answers = await Promise.all([
+          ...current.map((c, i) => admin.patch(`/customers/${c.id}`, { phones: [{ number: forms[i] }] },
+            { headers: { 'if-match': `"${c.version}"` } })),
+          admin.post('/customers', { name: `编辑并发新客户${round}`, phones: [{ number: `${mobile.slice(0, 3)}.${mobile.slice(3)}` }] }),
+        ]);
+        const ok = answers.filter((r) => r.status === 200 || r.status === 201);
+        assert.equal(ok.length, 1, `round ${round}:\n` + answers.map((r) => `${r.status} ${r.text}`).join('\n'));
+        assert.equal(answers.filter((r) => r.status === 409).length, 4, answers.map((r) => r.status).join());
+        const list = expectStatus(await admin.get('/customers', { query: { q: mobile } }), 200);
+        assert.deepEqual(list.items.map((c) => c.id), [ok[0].body.id]);
+      }
+      // An edit that keeps its own number and adds one nobody holds is not its own duplicate.
+      const holder = expectStatus(await admin.get(`/customers/${others[0].id}`), 200);
+      const again = expectStatus(await admin.patch(`/customers/${holder.id}`,
+        { phones: [...holder.phones.map((p) => ({ number: p.number })), { number: '13966668888' }] },
+        { headers: { 'if-match': `"${holder.version}"` } }), 200);
+      assert.equal(again.phones.length, holder.phones.length + 1);
+    });
+
     it('a same-email customer is pointed out, whatever the case of the address', async () => {
       const p = expectProblem(await admin.post('/customers', { name: 'Zhang Wei', emails: [{ address: 'Zhang.Wei@EXAMPLE.com' }] }), 409);
       assert.deepEqual(p.errors.map((e) => [e.field, e.code]), [['emails[0].address', 'duplicate/email']]);
