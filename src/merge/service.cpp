@@ -480,15 +480,35 @@ core::Result<Page> MergeService::List(const core::Actor& actor, std::optional<in
   if (limit < 1 || limit > 200) {
     return std::unexpected(core::Error::BadRequest("limit must be between 1 and 200"));
   }
-  auto rows = store_.List(cursor, limit + 1);
-  if (!rows) return std::unexpected(rows.error());
+  // A page is filled from the merges the actor may see, reading further while others are
+  // skipped; after kMaxRead records it ends short, with a cursor to go on from.
+  constexpr std::size_t kMaxRead = 2000;
+  const auto want = static_cast<std::size_t>(limit);
   Page p;
-  if (rows->size() > static_cast<std::size_t>(limit)) {
-    rows->resize(static_cast<std::size_t>(limit));
-    p.next_cursor = rows->back().id;
-  }
-  for (MergeRecord& r : *rows) {
-    if (InScope(actor, r)) p.items.push_back(std::move(r));
+  std::optional<int64_t> before = cursor;
+  std::size_t read = 0;
+  for (;;) {
+    auto rows = store_.List(before, limit + 1);
+    if (!rows) return std::unexpected(rows.error());
+    const bool more = rows->size() > want;
+    if (more) rows->resize(want);
+    std::size_t used = 0;
+    for (MergeRecord& r : *rows) {
+      ++used;
+      before = r.id;
+      if (InScope(actor, r)) p.items.push_back(std::move(r));
+      if (p.items.size() == want) break;
+    }
+    read += used;
+    if (p.items.size() == want) {
+      if (more || used < rows->size()) p.next_cursor = before;
+      break;
+    }
+    if (!more) break;
+    if (read >= kMaxRead) {
+      p.next_cursor = before;
+      break;
+    }
   }
   return p;
 }

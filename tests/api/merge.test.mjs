@@ -227,6 +227,24 @@ describe('merging duplicates', () => {
     assert.ok(listed.includes(m.id));
     const all = expectStatus(await admin.get('/merges'), 200).items;
     for (const x of all.filter((x) => !listed.includes(x.id))) expectProblem(await boss.get(`/merges/${x.id}`), 404);
+    // Newer merges outside the scope do not push theirs off a page: pages are filled from the
+    // merges the member may see.
+    for (let i = 0; i < 3; i++) {
+      const s1 = await create({ name: `南区${i}`, phones: [{ number: `1350000${4000 + i}` }], owner_id: repSouth.userId }, {});
+      const s2 = await create({ name: `南区${i}`, phones: [{ number: `1350000${4000 + i}` }], owner_id: repSouth.userId });
+      expectStatus(await admin.post('/merges', { survivor_id: s1.id, loser_ids: [s2.id], versions: versions(s1, s2) }), 201);
+    }
+    const first = expectStatus(await boss.get('/merges', { query: { limit: 1 } }), 200);
+    assert.deepEqual(first.items.map((x) => x.id), [m.id]);
+    let cursor = first.next_cursor;
+    const seen = [m.id];
+    while (cursor) {
+      const page = expectStatus(await boss.get('/merges', { query: { limit: 1, cursor } }), 200);
+      assert.ok(page.items.length === 1 || !page.next_cursor, JSON.stringify(page));
+      seen.push(...page.items.map((x) => x.id));
+      cursor = page.next_cursor;
+    }
+    assert.deepEqual(seen, listed);
   });
 
   it('bulk: members sharing a mobile are merged, a household on one landline is not; admins only', async () => {
