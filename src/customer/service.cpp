@@ -863,6 +863,12 @@ core::Result<Customer> CustomerService::Update(const core::Actor& actor, int64_t
   c.updated_at = core::NowMs();
   const Row row = ToRow(c);
   const std::vector<IndexEntry> index = IndexOf(c);
+  // The audit entry commits with the change, in the same transaction.
+  json details = {{"fields", ChangedFields(*current, c)}};
+  if (options.duplicates == DuplicatePolicy::kConfirmed) details["duplicate_confirmed"] = true;
+  auto audit =
+      audit_.Within(actor, {"customer.update", "customer", std::to_string(id), std::move(details)});
+  if (!audit) return std::unexpected(audit.error());
   std::optional<core::Result<UpdateOutcome>> outcome;
   if (options.duplicates == DuplicatePolicy::kCheck && duplicate_hook_) {
     // As on create: the contact points the edit adds are looked up in the write transaction
@@ -870,7 +876,7 @@ core::Result<Customer> CustomerService::Update(const core::Actor& actor, int64_t
     // when one is held does the full duplicate check decide.
     const auto added = KeysOf(c, &*current).keys;
     if (!added.empty()) {
-      auto guarded = store_.UpdateIfFree(row, expected_version, index, added);
+      auto guarded = store_.UpdateIfFree(row, expected_version, index, added, *audit);
       if (!guarded) return std::unexpected(guarded.error());
       if (*guarded) {
         outcome = **guarded;
@@ -879,7 +885,7 @@ core::Result<Customer> CustomerService::Update(const core::Actor& actor, int64_t
       }
     }
   }
-  if (!outcome) outcome = store_.Update(row, expected_version, index);
+  if (!outcome) outcome = store_.Update(row, expected_version, index, *audit);
   if (!*outcome) return std::unexpected(outcome->error());
   switch (**outcome) {
     case UpdateOutcome::kNotFound:
@@ -892,9 +898,6 @@ core::Result<Customer> CustomerService::Update(const core::Actor& actor, int64_t
       break;
   }
   c.version = expected_version + 1;
-  json details = {{"fields", ChangedFields(*current, c)}};
-  if (options.duplicates == DuplicatePolicy::kConfirmed) details["duplicate_confirmed"] = true;
-  Audit(actor, "customer.update", id, std::move(details));
   MaskCustomer(c);
   return c;
 }
@@ -904,10 +907,11 @@ core::Result<void> CustomerService::Delete(const core::Actor& actor, int64_t id)
     return std::unexpected(ok.error());
   }
   if (auto c = Load(actor, id); !c) return std::unexpected(c.error());
-  auto done = store_.SetDeleted(id, true, actor.user_id, core::NowMs());
+  auto audit = audit_.Within(actor, {"customer.delete", "customer", std::to_string(id), {}});
+  if (!audit) return std::unexpected(audit.error());
+  auto done = store_.SetDeleted(id, true, actor.user_id, core::NowMs(), *audit);
   if (!done) return std::unexpected(done.error());
   if (!*done) return std::unexpected(core::Error::NotFound("no customer " + std::to_string(id)));
-  Audit(actor, "customer.delete", id);
   return core::Ok();
 }
 
@@ -928,13 +932,14 @@ core::Result<Customer> CustomerService::Restore(const core::Actor& actor, int64_
           "; undo that merge (合并记录) to get it back"));
     }
   }
-  auto done = store_.SetDeleted(id, false, actor.user_id, core::NowMs());
+  auto audit = audit_.Within(actor, {"customer.restore", "customer", std::to_string(id), {}});
+  if (!audit) return std::unexpected(audit.error());
+  auto done = store_.SetDeleted(id, false, actor.user_id, core::NowMs(), *audit);
   if (!done) return std::unexpected(done.error());
   if (!*done) {
     return std::unexpected(
         core::Error::NotFound("customer " + std::to_string(id) + " is not in the recycle bin"));
   }
-  Audit(actor, "customer.restore", id);
   return Get(actor, id);
 }
 

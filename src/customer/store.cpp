@@ -388,10 +388,12 @@ core::Result<std::optional<int64_t>> CustomerStore::InsertIfFree(
 
 core::Result<std::optional<UpdateOutcome>> CustomerStore::UpdateIfFree(
     const Row& r, int64_t expected_version, const std::vector<IndexEntry>& index,
-    const std::vector<std::pair<std::string, std::string>>& free) {
+    const std::vector<std::pair<std::string, std::string>>& free, const db::AlsoWrite& also) {
   return db_.Write([&](soci::session& sql) -> std::optional<UpdateOutcome> {
     if (HeldByOther(db_, sql, free, r.id)) return std::nullopt;
-    return UpdateRow(db_, sql, r, expected_version, index);
+    const UpdateOutcome out = UpdateRow(db_, sql, r, expected_version, index);
+    if (out == UpdateOutcome::kOk && also) also(sql, r.id);
+    return out;
   });
 }
 
@@ -411,13 +413,17 @@ core::Result<std::optional<Row>> CustomerStore::Get(int64_t id, bool include_del
 }
 
 core::Result<UpdateOutcome> CustomerStore::Update(const Row& r, int64_t expected_version,
-                                                  const std::vector<IndexEntry>& index) {
+                                                  const std::vector<IndexEntry>& index,
+                                                  const db::AlsoWrite& also) {
   return db_.Write([&](soci::session& sql) -> UpdateOutcome {
-    return UpdateRow(db_, sql, r, expected_version, index);
+    const UpdateOutcome out = UpdateRow(db_, sql, r, expected_version, index);
+    if (out == UpdateOutcome::kOk && also) also(sql, r.id);
+    return out;
   });
 }
 
-core::Result<bool> CustomerStore::SetDeleted(int64_t id, bool deleted, int64_t by, int64_t now) {
+core::Result<bool> CustomerStore::SetDeleted(int64_t id, bool deleted, int64_t by, int64_t now,
+                                             const db::AlsoWrite& also) {
   return db_.Write([&](soci::session& sql) -> bool {
     long long lid = id, lby = by, ts = now;
     soci::statement st =
@@ -429,7 +435,9 @@ core::Result<bool> CustomerStore::SetDeleted(int64_t id, bool deleted, int64_t b
                                   "WHERE id = :i AND deleted_at IS NOT NULL",
                    soci::use(ts), soci::use(lby), soci::use(lid));
     st.execute(true);
-    return st.get_affected_rows() > 0;
+    const bool done = st.get_affected_rows() > 0;
+    if (done && also) also(sql, id);
+    return done;
   });
 }
 

@@ -120,15 +120,19 @@ class CustomerStore {
   // one does.
   core::Result<std::optional<UpdateOutcome>> UpdateIfFree(
       const Row& row, int64_t expected_version, const std::vector<IndexEntry>& index,
-      const std::vector<std::pair<std::string, std::string>>& free);
+      const std::vector<std::pair<std::string, std::string>>& free, const db::AlsoWrite& also);
   // nullopt when unknown, or deleted and !include_deleted.
   core::Result<std::optional<Row>> Get(int64_t id, bool include_deleted);
   // Writes every column of `row` when its stored version is `expected_version` and it is not
   // deleted; bumps the version. kConflict naming "code" when the code is taken.
+  // `also`, when given, runs in the same transaction with the id when the row was written.
   core::Result<UpdateOutcome> Update(const Row& row, int64_t expected_version,
-                                     const std::vector<IndexEntry>& index);
+                                     const std::vector<IndexEntry>& index,
+                                     const db::AlsoWrite& also = {});
   // Soft delete / restore; false when there was nothing to delete / restore.
-  core::Result<bool> SetDeleted(int64_t id, bool deleted, int64_t by, int64_t now);
+  // `also` as for Update, when something was deleted / restored.
+  core::Result<bool> SetDeleted(int64_t id, bool deleted, int64_t by, int64_t now,
+                                const db::AlsoWrite& also = {});
   // Up to `limit` rows in the query's order, after `after` when given.
   core::Result<std::vector<Row>> List(const ListQuery& q, const Search& s,
                                       const std::optional<After>& after, int limit);

@@ -163,7 +163,14 @@ describe('access control', () => {
       const c = await createCustomer(admin, { name: '审计', phones: [{ number: '13600001111' }] });
       expectStatus(await admin.patch(`/customers/${c.id}`, { notes: '私密备注' }, { headers: { 'if-match': '"1"' } }), 200);
       await revealCustomer(admin, c.id);
+      // A stale edit changes nothing and is not recorded; delete and restore are.
+      expectProblem(await admin.patch(`/customers/${c.id}`, { notes: 'x' }, { headers: { 'if-match': '"1"' } }), 412);
+      expectStatus(await admin.del(`/customers/${c.id}`), 204);
+      expectStatus(await admin.post(`/customers/${c.id}/restore`), 200);
       const items = expectStatus(await admin.get('/audit', { query: { limit: 500 } }), 200).items;
+      const mine = items.filter((e) => e.entity === 'customer' && e.entity_id === String(c.id)).map((e) => e.action);
+      assert.deepEqual(mine.filter((a) => a !== 'customer.reveal').sort(),
+        ['customer.create', 'customer.delete', 'customer.restore', 'customer.update']);
       const actions = new Set(items.map((e) => e.action));
       for (const a of ['auth.login', 'auth.login_failed', 'customer.create', 'customer.update', 'customer.reveal', 'role.update', 'team.create', 'user.update']) {
         assert.ok(actions.has(a), `no ${a} in ${[...actions].join(', ')}`);
