@@ -78,6 +78,8 @@ struct Actor {
   std::vector<std::string> ip_allow;
   // The role requires a second factor (MFA) for logins with a password.
   bool mfa_required = false;
+  // Authenticated with an API token (a script), not a signed-in session.
+  bool via_token = false;
 
   bool Can(Perm p) const { return perms.Has(p); }
   // Whether a customer owned by `owner_id` (nullopt: nobody) is within the actor's scope.

@@ -226,6 +226,7 @@ Response Server::Authenticate(Request& r, Access access, bool& ok) {
   }
   r.actor = auth->actor;
   r.actor.ip = r.remote_ip;
+  r.actor.via_token = !auth->via_session;
   if (!access::IpAllowed(r.actor.ip_allow, r.remote_ip)) {
     core::Error e =
         core::Error::Forbidden("your role may not work from this address (" + r.remote_ip + ")");

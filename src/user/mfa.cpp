@@ -34,6 +34,18 @@ core::Result<void> NeedsUser(const core::Actor& actor) {
   return core::Ok();
 }
 
+// Turning two-step verification on or off, and new recovery codes: from a signed-in session
+// only, so a script's token (or a leaked one) cannot lock the owner out or weaken the login.
+core::Result<void> NeedsSession(const core::Actor& actor) {
+  if (auto ok = NeedsUser(actor); !ok) return ok;
+  if (actor.via_token) {
+    return std::unexpected(core::Error::Forbidden(
+        "two-step verification is managed from a signed-in session (我的安全), not with an API "
+        "token"));
+  }
+  return core::Ok();
+}
+
 std::string Compact(std::string_view code) {
   std::string out;
   for (char c : code) {
@@ -141,7 +153,7 @@ core::Result<MfaStatus> MfaService::Status(const core::Actor& actor) {
 }
 
 core::Result<MfaEnrolment> MfaService::StartEnrolment(const core::Actor& actor) {
-  if (auto ok = NeedsUser(actor); !ok) return std::unexpected(ok.error());
+  if (auto ok = NeedsSession(actor); !ok) return std::unexpected(ok.error());
   std::string raw = crypto::NewTotpSecret();
   MfaEnrolment e;
   e.secret = crypto::Base32Encode(raw);
@@ -165,7 +177,7 @@ core::Result<MfaEnrolment> MfaService::StartEnrolment(const core::Actor& actor) 
 
 core::Result<std::vector<std::string>> MfaService::ConfirmEnrolment(const core::Actor& actor,
                                                                     const std::string& code_in) {
-  if (auto ok = NeedsUser(actor); !ok) return std::unexpected(ok.error());
+  if (auto ok = NeedsSession(actor); !ok) return std::unexpected(ok.error());
   const std::string code = Compact(code_in);
   if (code.empty()) {
     return std::unexpected(core::Error::InvalidField("code", "required", "enter the 6-digit code"));
@@ -200,7 +212,7 @@ core::Result<std::vector<std::string>> MfaService::ConfirmEnrolment(const core::
 
 core::Result<std::vector<std::string>> MfaService::RegenerateRecoveryCodes(
     const core::Actor& actor, const std::string& code) {
-  if (auto ok = NeedsUser(actor); !ok) return std::unexpected(ok.error());
+  if (auto ok = NeedsSession(actor); !ok) return std::unexpected(ok.error());
   auto m = store_.Find(actor.user_id);
   if (!m) return std::unexpected(m.error());
   if (!*m || !(*m)->enabled_at) {
@@ -232,7 +244,7 @@ core::Result<std::vector<std::string>> MfaService::RegenerateRecoveryCodes(
 
 core::Result<void> MfaService::Disable(const core::Actor& actor, const std::string& password,
                                        const std::string& code) {
-  if (auto ok = NeedsUser(actor); !ok) return std::unexpected(ok.error());
+  if (auto ok = NeedsSession(actor); !ok) return std::unexpected(ok.error());
   if (actor.mfa_required) {
     return std::unexpected(core::Error(
         core::Code::kForbidden, "your role requires two-step verification; it cannot be turned off",

@@ -135,6 +135,16 @@ describe('two-step verification', () => {
     assert.deepEqual(status0, { enabled: false, required: false, pending: false, recovery_codes_left: 0, enabled_at: null });
     assert.equal(expectStatus(await m.get('/auth/me'), 200).user.mfa_enabled, false);
 
+    // An API token may read the state but not set it up (a leaked token must not lock the
+    // owner out); nothing is started.
+    const script = server.bearer(server.cliOk(['token', 'create', 'mfa_enrol', '--name', 'script']).stdout.trim());
+    expectStatus(await script.get('/auth/mfa'), 200);
+    const refused = expectProblem(await script.post('/auth/mfa/enroll', {}), 403);
+    assert.match(refused.detail, /signed-in session/);
+    expectProblem(await script.post('/auth/mfa/confirm', { code: '123456' }), 403);
+    expectProblem(await script.del('/auth/mfa', { json: { password: 'x' } }), 403);
+    assert.equal(expectStatus(await m.get('/auth/mfa'), 200).pending, false);
+
     const step = await freshStep();
     const e = expectStatus(await m.post('/auth/mfa/enroll', {}), 200);
     assert.match(e.secret, /^[A-Z2-7]{32}$/);
