@@ -170,10 +170,11 @@ long long InsertRow(db::Database& db, soci::session& sql, const Row& r,
 
 // Holders of one contact point of either kind (caller ID, duplicate checks), prepared once per
 // connection.
+// Every caller sets bidx, kind, self (a customer left out, or 0) and limit.
 struct HoldersQuery {
   std::string bidx, kind;
   int limit = 0;
-  long long id = 0, owner = 0;
+  long long self = 0, id = 0, owner = 0;
   soci::indicator owner_ind = soci::i_null;
   std::string name, company, code, label;
   soci::statement st;
@@ -181,9 +182,10 @@ struct HoldersQuery {
       : st((sql.prepare << "SELECT c.id, c.name, c.company, COALESCE(c.code, ''), c.owner_id, "
                            "i.label FROM contact_index i JOIN customers c ON c.id = "
                            "i.customer_id WHERE i.bidx = :b AND i.kind = :k AND "
-                           "c.deleted_at IS NULL ORDER BY i.customer_id LIMIT :l",
-            soci::use(bidx), soci::use(kind), soci::use(limit), soci::into(id), soci::into(name),
-            soci::into(company), soci::into(code), soci::into(owner, owner_ind),
+                           "i.customer_id <> :s AND c.deleted_at IS NULL ORDER BY "
+                           "i.customer_id LIMIT :l",
+            soci::use(bidx), soci::use(kind), soci::use(self), soci::use(limit), soci::into(id),
+            soci::into(name), soci::into(company), soci::into(code), soci::into(owner, owner_ind),
             soci::into(label))) {}
 };
 
@@ -360,13 +362,9 @@ bool HeldByOther(db::Database& db, soci::session& sql,
   for (const auto& [kind, bidx] : free) {
     q.kind = kind;
     q.bidx = bidx;
-    q.limit = 2;  // the customer itself and one other at most
-    bool row = q.st.execute(true);
-    bool held = false;
-    while (row && !held) {
-      held = q.id != self_id;
-      row = !held && q.st.fetch();
-    }
+    q.self = self_id;
+    q.limit = 1;
+    const bool held = q.st.execute(true);
     db.Done(q.st);
     if (held) return true;
   }
@@ -415,11 +413,9 @@ core::Result<std::optional<Row>> CustomerStore::Get(int64_t id, bool include_del
 core::Result<UpdateOutcome> CustomerStore::Update(const Row& r, int64_t expected_version,
                                                   const std::vector<IndexEntry>& index,
                                                   const db::AlsoWrite& also) {
-  return db_.Write([&](soci::session& sql) -> UpdateOutcome {
-    const UpdateOutcome out = UpdateRow(db_, sql, r, expected_version, index);
-    if (out == UpdateOutcome::kOk && also) also(sql, r.id);
-    return out;
-  });
+  auto out = UpdateIfFree(r, expected_version, index, {}, also);
+  if (!out) return std::unexpected(out.error());
+  return **out;  // nothing to find free: always tried
 }
 
 core::Result<bool> CustomerStore::SetDeleted(int64_t id, bool deleted, int64_t by, int64_t now,
@@ -563,6 +559,7 @@ core::Result<std::vector<LookupHit>> CustomerStore::LookupPhone(const std::strin
     auto& q = db_.Cached<HoldersQuery>(sql, "customer.holders");
     q.kind = "phone";
     q.bidx = bidx;
+    q.self = 0;
     q.limit = limit;
     FetchHolders(db_, q, out);
     return out;
@@ -621,6 +618,7 @@ core::Result<std::vector<std::vector<LookupHit>>> CustomerStore::HoldersOf(
     for (std::size_t i = 0; i < keys.size(); ++i) {
       q.kind = keys[i].first;
       q.bidx = keys[i].second;
+      q.self = 0;
       q.limit = limit;
       FetchHolders(db_, q, out[i]);
     }
