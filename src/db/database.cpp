@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "core/time.h"
+#include "db/wal_buffer.h"
 
 namespace kehu::db {
 namespace {
@@ -69,12 +70,14 @@ std::vector<std::string> SplitStatements(const std::string& sql) {
 // connection). Each connection is used by one thread at a time (a pool lease, the writer under
 // write_mu_, the checkpointer's own), so SQLite's per-connection mutexes are not needed; and no
 // one reads its memory statistics, whose global mutex every allocation would otherwise take.
-// Under 8 request threads both showed up as futex waits. Later calls fail harmlessly.
+// Under 8 request threads both showed up as futex waits. Later calls fail harmlessly. Then the
+// WAL-buffering VFS (db/wal_buffer.h) becomes the default.
 void ConfigureSqlite() {
   static std::once_flag once;
   std::call_once(once, [] {
     sqlite_api::sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
     sqlite_api::sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    InstallWalBuffer();
   });
 }
 
