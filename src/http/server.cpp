@@ -294,8 +294,13 @@ class ChunkedBody final : public BodyWriter {
   using Builder = restinio::response_builder_t<restinio::chunked_output_t>;
   static constexpr std::size_t kMaxQueued = 256 * 1024;
 
-  explicit ChunkedBody(std::function<Builder()> start)
-      : start_(std::move(start)), state_(std::make_shared<State>()) {}
+  // `conn` and `id` name the request's connection, kept to end an abandoned answer.
+  ChunkedBody(std::function<Builder()> start, restinio::impl::connection_handle_t conn,
+              restinio::request_id_t id)
+      : start_(std::move(start)),
+        state_(std::make_shared<State>()),
+        conn_(std::move(conn)),
+        id_(id) {}
 
   bool Write(std::string_view piece) override {
     {
@@ -328,9 +333,19 @@ class ChunkedBody final : public BodyWriter {
     if (!rb_) rb_.emplace(start_());
     rb_->done();
   }
-  // Leaves the body without its final chunk: RESTinio closes the connection when the request
-  // handling time runs out, and the client sees an incomplete answer.
-  void Abandon() { rb_.reset(); }
+  // Ends the answer without its final chunk and closes the connection once what was sent is
+  // written, so the client sees an incomplete answer at once (not when RESTinio's request
+  // timeout closes it, a minute later). A terminating chunk would make a cut-off file look
+  // complete.
+  void Abandon() {
+    rb_.reset();
+    if (!conn_) return;
+    conn_->write_response_parts(
+        id_,
+        restinio::response_output_flags_t{restinio::response_parts_attr_t::final_parts,
+                                          restinio::response_connection_attr_t::connection_close},
+        restinio::write_group_t{restinio::writable_items_container_t{}});
+  }
 
  private:
   struct State {
@@ -342,6 +357,8 @@ class ChunkedBody final : public BodyWriter {
   std::function<Builder()> start_;
   std::shared_ptr<State> state_;
   std::optional<Builder> rb_;
+  restinio::impl::connection_handle_t conn_;
+  restinio::request_id_t id_;
 };
 
 }  // namespace
@@ -379,11 +396,14 @@ void Server::Send(const restinio::request_handle_t& req, const Response& resp) {
 }
 
 void Server::SendStreamed(const restinio::request_handle_t& req, const Response& resp) {
-  ChunkedBody body([&] {
-    auto rb = req->create_response<restinio::chunked_output_t>(StatusLine(resp.status));
-    AddHeaders(rb, resp);
-    return rb;
-  });
+  // create_response() takes the request's connection handle: a copy is kept first.
+  ChunkedBody body(
+      [&] {
+        auto rb = req->create_response<restinio::chunked_output_t>(StatusLine(resp.status));
+        AddHeaders(rb, resp);
+        return rb;
+      },
+      restinio::impl::access_req_connection(*req), req->request_id());
   core::Result<void> done = core::Ok();
   std::string incident;
   try {

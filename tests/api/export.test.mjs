@@ -351,6 +351,35 @@ describe(`customer export (${ENGINE})`, () => {
     assert.ok(cells.B521 && !cells.B522, 'XLSX holds 520 rows after the header');
   });
 
+  it('an export that fails after it started ends the download at once, visibly incomplete', async () => {
+    // The last of the 520 customers above (name order) gets a damaged phone ciphertext: the
+    // JSON export has sent several pieces when it reaches that row and cannot go on.
+    const last = expectStatus(await admin.get('/customers', { query: { source: '批量', sort: 'name', order: 'desc', limit: 1 } }), 200).items[0];
+    server.storeSql(`UPDATE customers SET phones_enc = 'x' || phones_enc WHERE id = ${last.id}`);
+    try {
+      const url = new URL(`${API_PREFIX}/customers/export`, server.origin);
+      for (const [k, v] of Object.entries({ source: '批量', sort: 'name', order: 'asc', format: 'json' })) {
+        url.searchParams.set(k, v);
+      }
+      const started = Date.now();
+      const res = await server.fetch(url, { headers: { cookie: `kehu_session=${admin.cookie}` }, signal: AbortSignal.timeout(50_000) });
+      assert.equal(res.status, 200, 'the answer had started');
+      // Without the final chunk the body cannot complete: the read fails, and fails soon
+      // (before, the connection stayed open until the server's 60 s request timeout).
+      await assert.rejects(res.arrayBuffer(), (e) => e.name !== 'TimeoutError', 'the body must be cut short, not hang');
+      const seconds = (Date.now() - started) / 1000;
+      assert.ok(seconds < 20, `the client waited ${seconds} s for the connection to end`);
+      const entry = await lastExportAudit();
+      assert.equal(entry.details.complete, false, 'audited as not complete');
+      assert.ok(entry.details.error, 'with the error');
+    } finally {
+      server.storeSql(`UPDATE customers SET phones_enc = substr(phones_enc, 2) WHERE id = ${last.id}`);
+    }
+    // The server goes on answering, and the repaired customer exports again.
+    const ok = await downloadOk(admin, { source: '批量', format: 'json' });
+    assert.equal(ok.json.length, 520);
+  });
+
   it('kehu export customers writes the same files from the command line, audited', async () => {
     const dir = server.dir;
     const out = join(dir, 'out.csv');

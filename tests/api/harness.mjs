@@ -123,6 +123,21 @@ export class Server {
     return a;
   }
 
+  // Runs one SQL statement on this server's store behind its back (sqlite3 on the data
+  // directory's file, or psql), for tests that need a state the API cannot make, such as a
+  // damaged row. Throws on failure.
+  storeSql(sql) {
+    if (this.database) return psql(this.database.url, sql);
+    const r = spawnSync('sqlite3', [join(this.dataDir, 'kehu.db')], {
+      input: `PRAGMA busy_timeout=10000;\n${sql};\n`,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    if (r.error) throw new Error(`sqlite3 failed to run: ${r.error.message}`);
+    if (r.status !== 0) throw new Error(`sqlite3 ${JSON.stringify(sql)} failed: ${r.stderr}`);
+    return r.stdout;
+  }
+
   // Runs `kehu ARGS... <global options>`; `input` goes to stdin. Never throws on exit status.
   cli(args, { input } = {}) {
     const r = spawnSync(KEHU_BIN, [...args, ...this.globalArgs()], {
