@@ -68,8 +68,7 @@ void FlushPending() {
 
 int Close(sqlite3_file* p) {
   File* f = As(p);
-  int rc = f->wal ? Flush(f) : SQLITE_OK;
-  if (t_pending == f) t_pending = nullptr;
+  const int rc = Flush(f);  // also forgets f as this thread's pending file
   const int closed = Real(f)->xClose(f->real);
   delete f->buf;
   f->buf = nullptr;

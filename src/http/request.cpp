@@ -176,10 +176,7 @@ core::Result<int64_t> Request::IfMatchVersion() const {
 }
 
 Response Response::Json(int status, const nlohmann::json& j) {
-  Response r;
-  r.status = status;
-  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return r;
+  return JsonText(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 Response Response::JsonText(int status, std::string body) {
