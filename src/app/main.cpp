@@ -16,6 +16,15 @@
 #include "merge/cli.h"
 #include "user/model.h"
 
+// jemalloc's options (MALLOC_CONF in the environment still applies on top): a background
+// thread returns freed memory to the system after a while even when the server is idle, e.g.
+// the pages of the larger page cache an import used (db::Database::Bulk), instead of keeping
+// them until the next allocations.
+extern "C" {
+// NOLINTNEXTLINE: the name jemalloc looks for.
+const char* malloc_conf = "background_thread:true";
+}
+
 namespace {
 
 using kehu::app::App;

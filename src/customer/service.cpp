@@ -1486,7 +1486,9 @@ core::Result<CustomerService::ImportDraft> CustomerService::DraftImport(
       d.email_keys.push_back(std::move(k));
     }
   }
-  if (!row_text.empty()) {
+  // A row with a code, a phone or an email is found again by those; the row key (a random
+  // index entry: one more page written for the row) is only for rows with none of them.
+  if (!row_text.empty() && c.code.empty() && d.phone_keys.empty() && d.email_keys.empty()) {
     d.row_keys = bidx_.ComputeAll("import_row", row_text);
     d.row_key = d.row_keys.front();
   }

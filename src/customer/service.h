@@ -183,8 +183,9 @@ class CustomerService {
     Customer customer;  // clear values; quality_issues holds what was flagged
     Row row;            // as stored
     std::vector<IndexEntry> index;
-    // Keys duplicates are found by (under every key version): phones, emails, and the row key
-    // (a keyed hash of the row's text, so a row without phone, email or code is found again).
+    // Keys duplicates are found by (under every key version): phones, emails, and for a row
+    // without phone, email or code the row key (a keyed hash of the row's text, so that row
+    // is found again too).
     std::vector<std::string> phone_keys, email_keys, row_keys;
     std::string row_key;  // under the current key version, stored with the customer
   };

@@ -17,6 +17,17 @@
 namespace kehu::db {
 namespace {
 
+// SQLite's writer: its page cache, and while a bulk run goes on (Database::Bulk) a larger one,
+// which holds most of the index pages an import of a million rows keeps changing (the process
+// stays under 500 MB).
+constexpr int kWriterCacheKiB = 32000;
+constexpr int kBulkCacheKiB = 192000;
+// WAL frames (4 KiB pages) beyond which the checkpointer restarts the WAL: ~16 MB, and during
+// a bulk run ~256 MB; the file is cut back to kWalSizeLimit bytes when it restarts.
+constexpr int kRestartFrames = 4096;
+constexpr int kBulkRestartFrames = 65536;
+constexpr long long kWalSizeLimit = 64LL << 20;
+
 bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 std::string RedactUrl(std::string_view url) {
@@ -142,7 +153,10 @@ core::Result<std::unique_ptr<Database>> Database::Open(std::string_view url,
     if (db->dialect_ == Dialect::kSqlite) {
       db->writer_ = std::make_unique<soci::session>();
       db->positions_[db->writer_.get()] = db->pool_size_;
-      configure(*db->writer_, 32000);
+      configure(*db->writer_, kWriterCacheKiB);
+      // After a bulk run (a WAL let grow to kBulkRestartFrames) the file shrinks back to this
+      // when the WAL next restarts.
+      *db->writer_ << "PRAGMA journal_size_limit=" + std::to_string(kWalSizeLimit);
     }
     db->caches_.resize(db->pool_size_ + 1);
   } catch (const std::exception& e) {
@@ -173,9 +187,11 @@ void Database::CheckpointLoop() {
   // A passive checkpoint copies committed WAL frames into the database file and fsyncs without
   // blocking readers or writers, so writers (synchronous=NORMAL) only append to the WAL. The WAL
   // restarts from its beginning only when a writer finds it fully checkpointed, which busy
-  // writers never do; so when it has grown, the few frames left are checkpointed again while
-  // holding the write lock, and the next writer restarts it.
-  constexpr int kRestartFrames = 4096;  // ~16 MB of WAL
+  // writers never do; so when it has grown, the frames left are checkpointed again while
+  // holding the write lock, and the next writer restarts it. Bulk runs (see Bulk) let the WAL
+  // grow further: during an import into a large table the frames left are the last commits'
+  // many random index pages, copied and fsynced while the writer waits.
+  const auto restart_frames = [this] { return bulk_ > 0 ? kBulkRestartFrames : kRestartFrames; };
   try {
     soci::session s(soci::sqlite3, sqlite_conn_);
     s << "PRAGMA busy_timeout=10000";
@@ -188,7 +204,7 @@ void Database::CheckpointLoop() {
     while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_; })) {
       lock.unlock();
       try {
-        if (checkpoint() > kRestartFrames) {
+        if (checkpoint() > restart_frames()) {
           std::lock_guard writers(write_mu_);
           checkpoint();
         }
@@ -201,6 +217,26 @@ void Database::CheckpointLoop() {
     s << "PRAGMA wal_checkpoint(TRUNCATE)";
   } catch (const std::exception& e) {
     spdlog::warn("WAL checkpointer stopped: {}", e.what());
+  }
+}
+
+Database::BulkScope Database::Bulk() {
+  if (dialect_ != Dialect::kSqlite) return BulkScope();
+  std::lock_guard lock(write_mu_);
+  if (bulk_++ == 0) SetWriterCache(kBulkCacheKiB);
+  return BulkScope(this);
+}
+
+void Database::EndBulk() {
+  std::lock_guard lock(write_mu_);
+  if (--bulk_ == 0) SetWriterCache(kWriterCacheKiB);  // pages beyond it are freed at once
+}
+
+void Database::SetWriterCache(int cache_kib) {
+  try {
+    *writer_ << "PRAGMA cache_size=-" + std::to_string(cache_kib);
+  } catch (const std::exception& e) {
+    spdlog::warn("cannot resize the writer's page cache: {}", e.what());
   }
 }
 

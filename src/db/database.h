@@ -14,6 +14,7 @@
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <soci/connection-pool.h>
@@ -69,6 +70,26 @@ class Database {
     if (dialect_ == Dialect::kSqlite) return GroupWrite(std::forward<F>(fn));
     return Run(true, std::forward<F>(fn));
   }
+
+  // While a long run of big write batches (an import) goes on, SQLite's writer keeps a larger
+  // page cache and the WAL grows further before the checkpointer makes writers wait to restart
+  // it: random index pages are then written less often, and the writer waits less. Scopes may
+  // nest; the last one ending restores the defaults. No effect on PostgreSQL.
+  class BulkScope {
+   public:
+    BulkScope() = default;
+    BulkScope(BulkScope&& o) noexcept : db_(std::exchange(o.db_, nullptr)) {}
+    BulkScope& operator=(BulkScope&&) = delete;
+    ~BulkScope() {
+      if (db_) db_->EndBulk();
+    }
+
+   private:
+    friend class Database;
+    explicit BulkScope(Database* db) : db_(db) {}
+    Database* db_ = nullptr;
+  };
+  [[nodiscard]] BulkScope Bulk();
 
   // Runs fn(session) in a transaction of its own (on SQLite not grouped with other writes, so
   // with no savepoint around it): for big batches of statements, such as an import's, which
@@ -220,6 +241,8 @@ class Database {
 
   std::size_t PositionOf(soci::session& sql) const { return positions_.at(&sql); }
   void CheckpointLoop();
+  void EndBulk();
+  void SetWriterCache(int cache_kib);  // write_mu_ held
   enum class FixedKind { kBegin, kCommit, kSavepoint, kRelease, kRollbackTo };
   // Runs one of the batch's transaction statements, prepared once per connection.
   void RunFixed(soci::session& sql, const char* key, FixedKind kind);
@@ -235,6 +258,7 @@ class Database {
   std::unique_ptr<soci::connection_pool> pool_;
   std::unique_ptr<soci::session> writer_;  // SQLite: the one connection batches run on
   std::mutex write_mu_;                    // SQLite only: one writing transaction at a time
+  std::atomic<int> bulk_{0};               // SQLite: open BulkScopes (changed under write_mu_)
   std::mutex queue_mu_;
   std::condition_variable done_cv_;
   std::vector<Job*> queue_;     // guarded by queue_mu_

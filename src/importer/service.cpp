@@ -1181,6 +1181,8 @@ core::Result<json> ImportService::Run(jobs::JobContext& ctx) {
   }
   // Dry runs store nothing, so duplicates within the file are found here.
   std::unordered_map<std::string, int64_t> seen;
+  const db::Database::BulkScope bulk =
+      options->dry_run ? db::Database::BulkScope() : store_.BulkWrites();
   core::Result<json> outcome = json::object();
   for (int64_t seq = 0;; ++seq) {
     std::shared_ptr<Chunk> chunk;

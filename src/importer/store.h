@@ -28,6 +28,9 @@ class ImportStore {
                                                    const std::string& node);
   core::Result<void> SetJob(int64_t import_id, int64_t job_id);
 
+  // For the length of an import's writes: the database tuned for big write batches.
+  [[nodiscard]] db::Database::BulkScope BulkWrites() { return db_.Bulk(); }
+
   // Appends report lines inside the caller's transaction (values already encrypted).
   void AddProblems(soci::session& sql, const std::vector<Problem>& problems);
   // Runs `fn` in a write transaction (a dry run's report lines and progress).

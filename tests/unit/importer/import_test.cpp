@@ -312,6 +312,34 @@ TEST_P(ImportTest, DryRunSavesNothingButFindsDuplicatesInTheFile) {
   EXPECT_NE(ReportOf(j.id).find("row 2"), std::string::npos);
 }
 
+TEST_P(ImportTest, RowsWithoutCodePhoneOrEmailAreFoundAgainByTheirContent) {
+  const std::string path = WriteFile("plain.csv",
+                                     "姓名,公司,手机\n"
+                                     "赵六,某某贸易有限公司,\n"  // a name only
+                                     "钱七,,12345\n"             // a bad number only (flagged)
+                                     "孙八,,13700137001\n");     // a phone
+  Totals t1 = Totals::FromJson(Import(path, RunOptions{}).result);
+  EXPECT_EQ(t1.created, 3);
+  EXPECT_EQ(t1.flagged, 1);
+  // Only the rows that nothing else identifies keep a row key (one random index entry less a
+  // row for the rest).
+  auto keyed = db_->Read([](soci::session& sql) {
+    int n = 0;
+    sql << "SELECT COUNT(*) FROM customers WHERE import_key IS NOT NULL", soci::into(n);
+    return n;
+  });
+  ASSERT_TRUE(keyed.has_value());
+  EXPECT_EQ(*keyed, 2);
+  Totals t2 = Totals::FromJson(Import(path, RunOptions{}).result);
+  EXPECT_EQ(t2.created, 0);
+  EXPECT_EQ(t2.skipped, 3);
+  // A row whose content differs is another customer.
+  Totals t3 = Totals::FromJson(
+      Import(WriteFile("plain2.csv", "姓名,公司,手机\n赵六,另一家公司,\n"), RunOptions{}).result);
+  EXPECT_EQ(t3.created, 1);
+  EXPECT_EQ(All().size(), 4u);
+}
+
 TEST_P(ImportTest, RequiredCustomFieldMissingRejectsTheRow) {
   field::FieldDef f;
   f.name = "region_code";
