@@ -116,6 +116,19 @@ void CompareWithLibphonenumber(const Normalizer& n, std::string_view input,
   }
   std::string e164;
   util.Format(parsed, PhoneNumberUtil::E164, &e164);
+  // Kehu reads a valid number again from its E.164 form until that reads as itself (+52 1 1 …
+  // reads as +52 1…, which reads as +52 …); libphonenumber read the same way.
+  for (int round = 0; round < 3; ++round) {
+    PhoneNumber again;
+    std::string again_e164;
+    if (util.Parse(e164, n.default_region(), &again) != PhoneNumberUtil::NO_PARSING_ERROR ||
+        !util.IsValidNumber(again)) {
+      break;
+    }
+    util.Format(again, PhoneNumberUtil::E164, &again_e164);
+    if (again_e164 == e164) break;
+    e164 = again_e164;
+  }
   if (!strict) Fail("valid for libphonenumber but refused:", std::string(input) + " -> " + e164);
   if (strict->e164 != e164 || !strict->extension.empty()) {
     Fail("differs from libphonenumber:",

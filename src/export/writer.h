@@ -61,7 +61,6 @@ class CsvWriter {
   std::u16string utf16_;  // conversion scratch
   bool at_start_ = true;  // no field written in this record yet
   bool stopped_ = false;
-  bool bom_written_ = false;
   int64_t replaced_ = 0;
 };
 

@@ -526,6 +526,7 @@ struct Normalizer::Impl {
   // `n` carries no extension (setting one would pull in libprotobuf string internals).
   void Fill(const PhoneNumber& n, PhoneNumberUtil::PhoneNumberType type, bool valid,
             std::string_view extension, PhoneInfo* info) const;
+  void Settle(PhoneNumber* n, PhoneNumberUtil::PhoneNumberType* type) const;
   Failure ParseFailure(PhoneNumberUtil::ErrorType error, const Scanned& s) const;
   Failure InvalidReason(const PhoneNumber& n, const Scanned& s) const;
   Failure ChineseInvalidReason(const PhoneNumber& n, const std::string& nsn, std::size_t digits,
@@ -540,6 +541,28 @@ struct Normalizer::Impl {
   const PhoneNumberOfflineGeocoder geocoder;
   const std::string china_name;  // "中国": the geocoder's answer for a CN number without an area
 };
+
+// libphonenumber may strip a national prefix from the digits after the country code, so the
+// E.164 form of what it read does not always read back as the same number: "+52 1 1 285 529
+// 9801" reads as +52 12855299801 (a valid mobile number), whose E.164 form reads as
+// +52 2855299801. Kehu stores the E.164 form and finds numbers again through it (lookups, blind
+// indexes), so a valid number is read again from its E.164 form until that reads as itself.
+void Normalizer::Impl::Settle(PhoneNumber* n, PhoneNumberUtil::PhoneNumberType* type) const {
+  std::string e164, again_e164;
+  util.Format(*n, PhoneNumberUtil::E164, &e164);
+  for (int round = 0; round < 3; ++round) {
+    PhoneNumber again;
+    if (util.Parse(e164, default_region, &again) != PhoneNumberUtil::NO_PARSING_ERROR) return;
+    again_e164.clear();
+    util.Format(again, PhoneNumberUtil::E164, &again_e164);
+    if (again_e164 == e164) return;
+    const PhoneNumberUtil::PhoneNumberType again_type = util.GetNumberType(again);
+    if (again_type == PhoneNumberUtil::UNKNOWN) return;  // keep the valid reading
+    *n = again;
+    *type = again_type;
+    e164.swap(again_e164);
+  }
+}
 
 Failure Normalizer::Impl::ParseFailure(PhoneNumberUtil::ErrorType error, const Scanned& s) const {
   switch (error) {
@@ -703,15 +726,16 @@ core::Result<PhoneInfo> Normalizer::Impl::Run(std::string_view input, std::strin
   const Scanned& s = *scanned;
 
   PhoneNumber whole;
+  // The common Chinese shapes read as themselves again; anything else may need Settle.
+  const bool common = china_default && ParseCommonChineseShape(s.number, &whole);
   const PhoneNumberUtil::ErrorType error =
-      china_default && ParseCommonChineseShape(s.number, &whole)
-          ? PhoneNumberUtil::NO_PARSING_ERROR
-          : util.Parse(s.number, default_region, &whole);
+      common ? PhoneNumberUtil::NO_PARSING_ERROR : util.Parse(s.number, default_region, &whole);
   if (error == PhoneNumberUtil::NO_PARSING_ERROR) {
     // GetNumberType is UNKNOWN exactly when IsValidNumber is false (both run the same pattern
     // matching; the tests check they agree), so one call answers both.
-    const PhoneNumberUtil::PhoneNumberType type = util.GetNumberType(whole);
+    PhoneNumberUtil::PhoneNumberType type = util.GetNumberType(whole);
     if (type != PhoneNumberUtil::UNKNOWN) {
+      if (!common) Settle(&whole, &type);
       PhoneInfo info;
       info.raw = input;
       Fill(whole, type, true, s.extension, &info);
@@ -725,8 +749,9 @@ core::Result<PhoneInfo> Normalizer::Impl::Run(std::string_view input, std::strin
     PhoneNumber prefix;
     if (util.Parse(s.number.substr(0, s.dash_prefix_size), default_region, &prefix) ==
         PhoneNumberUtil::NO_PARSING_ERROR) {
-      const PhoneNumberUtil::PhoneNumberType prefix_type = util.GetNumberType(prefix);
+      PhoneNumberUtil::PhoneNumberType prefix_type = util.GetNumberType(prefix);
       if (prefix_type != PhoneNumberUtil::UNKNOWN && prefix_type != PhoneNumberUtil::MOBILE) {
+        Settle(&prefix, &prefix_type);
         PhoneInfo info;
         info.raw = input;
         Fill(prefix, prefix_type, true, std::string_view(s.number).substr(s.dash_prefix_size),

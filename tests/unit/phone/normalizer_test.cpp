@@ -358,6 +358,26 @@ TEST(PhoneNormalizer, DescribesForeignNumbersInInternationalFormat) {
   EXPECT_EQ(jp.region, "日本");
 }
 
+// libphonenumber reads "+52 1 1 285 529 9801" as +52 1 285 529 9801, whose E.164 form it reads
+// as +52 285 529 9801 (Mexico's old mobile prefix 1 is stripped once a reading). Kehu stores a
+// form that reads back as itself, so the number is found again in any of its forms.
+TEST(PhoneNormalizer, StoresAnE164FormThatReadsBackAsItself) {
+  for (const char* input : {"0052112855299801", "+52 1 1 285 529 9801", "+5212855299801",
+                            "+52 285 529 9801", "0052 1 285 529 9801"}) {
+    const PhoneInfo mx = MustNormalize(input);
+    EXPECT_EQ(mx.e164, "+522855299801") << input;
+    EXPECT_EQ(MustNormalize(mx.e164).e164, mx.e164) << input;
+    EXPECT_EQ(MustNormalize(mx.display).e164, mx.e164) << input;
+  }
+  // What libphonenumber alone makes of the first one, for the record.
+  PhoneNumber n;
+  ASSERT_EQ(PhoneNumberUtil::GetInstance()->Parse("0052112855299801", "CN", &n),
+            PhoneNumberUtil::NO_PARSING_ERROR);
+  std::string e164;
+  PhoneNumberUtil::GetInstance()->Format(n, PhoneNumberUtil::E164, &e164);
+  EXPECT_EQ(e164, "+5212855299801");
+}
+
 TEST(PhoneNormalizer, LeavesRegionCodeEmptyForNonGeographicNumbers) {
   const PhoneInfo info = MustNormalize("+800 1234 5678");  // international freephone
   EXPECT_EQ(info.type, "toll_free");
