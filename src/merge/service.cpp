@@ -227,6 +227,14 @@ core::Result<std::vector<Customer>> LoadAll(customer::CustomerService& customers
   return out;
 }
 
+// The loser ids an audit entry names: all of a merge from the review queue (at most
+// kMaxMembers), the first 300 of a larger bulk group (the entry stays under its 8 KiB; the
+// merge record has them all).
+std::vector<int64_t> LoserIds(const std::vector<int64_t>& ids) {
+  return {ids.begin(),
+          ids.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(ids.size(), 300))};
+}
+
 core::Result<void> CheckIds(const std::vector<int64_t>& ids, const char* field) {
   if (ids.size() < 2) {
     return std::unexpected(
@@ -265,6 +273,13 @@ void MergeService::Audit(const core::Actor& actor, const char* action, const std
   auto r = audit_.Record(
       actor, {action, entity_id.empty() ? "" : "customer", entity_id, std::move(details)});
   if (!r) spdlog::error("audit trail: cannot record {}: {}", action, r.error().message());
+}
+
+void MergeService::AuditIn(soci::session& sql, const core::Actor& actor, const char* action,
+                           const std::string& entity_id, json details) {
+  auto entry = audit_.Within(actor, {action, "customer", entity_id, std::move(details)});
+  if (!entry) throw db::Abort{entry.error()};
+  (*entry)(sql, 0);
 }
 
 core::Result<Suggestion> MergeService::Suggest(const core::Actor& actor,
@@ -362,19 +377,23 @@ core::Result<MergeRecord> MergeService::Commit(const core::Actor& actor,
   rec.merged_at = core::NowMs();
   std::vector<std::pair<int64_t, int64_t>> losers;
   for (int64_t id : req.loser_ids) losers.emplace_back(id, req.versions.at(id));
-  auto done =
-      customers_.CommitMerge(actor, merged, req.versions.at(req.survivor_id), losers,
-                             [&](soci::session& sql, const customer::Row& before,
-                                 const std::vector<customer::Row>& lb, const customer::Row& after) {
-                               rec.survivor_before = before;
-                               rec.losers_before = lb;
-                               rec.survivor_version = after.version;
-                               rec.id = store_.Insert(sql, rec);
-                             });
+  auto done = customers_.CommitMerge(
+      actor, merged, req.versions.at(req.survivor_id), losers,
+      [&](soci::session& sql, const customer::Row& before, const std::vector<customer::Row>& lb,
+          const customer::Row& after) {
+        rec.survivor_before = before;
+        rec.losers_before = lb;
+        rec.survivor_version = after.version;
+        rec.id = store_.Insert(sql, rec);
+        // In the same transaction: no merge without its entry.
+        AuditIn(sql, actor, "customer.merge", std::to_string(rec.survivor_id),
+                {{"merge_id", rec.id},
+                 {"loser_ids", LoserIds(rec.loser_ids)},
+                 {"losers", rec.loser_ids.size()},
+                 {"fields", rec.fields},
+                 {"bulk", bulk}});
+      });
   if (!done) return std::unexpected(done.error());
-  Audit(
-      actor, "customer.merge", std::to_string(rec.survivor_id),
-      {{"merge_id", rec.id}, {"loser_ids", rec.loser_ids}, {"fields", rec.fields}, {"bulk", bulk}});
   return rec;
 }
 
@@ -390,13 +409,16 @@ core::Result<MergeRecord> MergeService::Undo(const core::Actor& actor, int64_t m
   }
   const int64_t now = core::NowMs();
   auto done = customers_.CommitUnmerge(
-      actor, r.survivor_before, r.survivor_version, r.losers_before,
-      [&](soci::session& sql) { store_.MarkUndone(sql, merge_id, actor.user_id, now); });
+      actor, r.survivor_before, r.survivor_version, r.losers_before, [&](soci::session& sql) {
+        store_.MarkUndone(sql, merge_id, actor.user_id, now);
+        AuditIn(sql, actor, "customer.merge_undo", std::to_string(r.survivor_id),
+                {{"merge_id", r.id},
+                 {"loser_ids", LoserIds(r.loser_ids)},
+                 {"losers", r.loser_ids.size()}});
+      });
   if (!done) return std::unexpected(done.error());
   r.undone_at = now;
   r.undone_by = actor.user_id;
-  Audit(actor, "customer.merge_undo", std::to_string(r.survivor_id),
-        {{"merge_id", r.id}, {"loser_ids", r.loser_ids}});
   return r;
 }
 

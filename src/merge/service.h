@@ -34,12 +34,12 @@ class MergeService : public customer::MergeHook {
   // and data-quality issue; the losers go to the recycle bin marked as merged into it (restoring
   // one from the bin is refused: undo the merge instead). kInvalid for a bad request (naming
   // the field), kPreconditionFailed when a member is not at the version given (nothing
-  // changed). Audited (customer.merge).
+  // changed). Audited (customer.merge) in the same transaction: no merge without its entry.
   core::Result<MergeRecord> Merge(const core::Actor& actor, const MergeRequest& req);
 
   // Puts the survivor and the losers back exactly as they were before the merge (only their
   // versions and updated_at move on). kConflict when the survivor was changed after the merge
-  // or the merge was undone already. Audited (customer.merge_undo).
+  // or the merge was undone already. Audited (customer.merge_undo), in the same transaction.
   core::Result<MergeRecord> Undo(const core::Actor& actor, int64_t merge_id);
 
   // Administrators only (user.admin, customer.merge and the data scope "all"): merges every
@@ -75,6 +75,10 @@ class MergeService : public customer::MergeHook {
                                    bool bulk);
   void Audit(const core::Actor& actor, const char* action, const std::string& entity_id,
              nlohmann::json details);
+  // Appends the entry in the merge's own transaction `sql`; throws db::Abort (rolling the merge
+  // back) when it cannot be written.
+  void AuditIn(soci::session& sql, const core::Actor& actor, const char* action,
+               const std::string& entity_id, nlohmann::json details);
 
   MergeStore& store_;
   customer::CustomerService& customers_;

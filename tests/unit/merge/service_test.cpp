@@ -243,6 +243,73 @@ TEST_P(MergeServiceTest, BulkMergesSharedMobilesNotSharedLandlines) {
   EXPECT_TRUE(customers_->Get(admin_, m1.id).has_value());
 }
 
+// A merge and its undo are written with their audit entry in one transaction: when the entry
+// cannot be written (here a constraint refuses it), nothing changes.
+TEST_P(MergeServiceTest, AMergeWhoseAuditEntryCannotBeWrittenChangesNothing) {
+  Customer a = Make({{"name", "郑洁"}, {"phones", {{{"number", "13600006666"}}}}});
+  Customer b = Make({{"name", "郑洁"}, {"emails", {{{"address", "zj@example.com"}}}}});
+  const json before_a = Comparable(a.id), before_b = Comparable(b.id);
+  const bool pg = db_->dialect() == db::Dialect::kPostgres;
+  auto refuse = [&](const std::string& action) {
+    auto ok = db_->Write([&](soci::session& sql) {
+      if (pg) {
+        sql << "ALTER TABLE audit_log ADD CONSTRAINT refuse_" + action.substr(9) +
+                   " CHECK (action <> '" + action + "')";
+      } else {
+        sql << "CREATE TRIGGER refuse_" + action.substr(9) +
+                   " BEFORE INSERT ON audit_log WHEN NEW.action = '" + action +
+                   "' BEGIN SELECT RAISE(ABORT, 'refused'); END";
+      }
+    });
+    ASSERT_TRUE(ok.has_value()) << ok.error().message();
+  };
+  auto allow = [&](const std::string& action) {
+    auto ok = db_->Write([&](soci::session& sql) {
+      sql << (pg ? "ALTER TABLE audit_log DROP CONSTRAINT refuse_" : "DROP TRIGGER refuse_") +
+                 action.substr(9);
+    });
+    ASSERT_TRUE(ok.has_value()) << ok.error().message();
+  };
+  auto entries = [&](const std::string& action) {
+    auto n = db_->Read([&](soci::session& sql) {
+      int count = 0;
+      sql << "SELECT COUNT(*) FROM audit_log WHERE action = :a", soci::use(action),
+          soci::into(count);
+      return count;
+    });
+    return n.value_or(-1);
+  };
+  auto merges = [&] {
+    auto n = db_->Read([](soci::session& sql) {
+      int count = 0;
+      sql << "SELECT COUNT(*) FROM merges", soci::into(count);
+      return count;
+    });
+    return n.value_or(-1);
+  };
+
+  refuse("customer.merge");
+  auto failed = svc_->Merge(admin_, Request(a, {b}));
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(Comparable(a.id), before_a);
+  EXPECT_EQ(Comparable(b.id), before_b);
+  EXPECT_EQ(merges(), 0);
+  EXPECT_FALSE(svc_->MergedInto(b.id).has_value());
+  allow("customer.merge");
+
+  auto rec = svc_->Merge(admin_, Request(a, {b}));
+  ASSERT_TRUE(rec.has_value()) << rec.error().message();
+  EXPECT_EQ(entries("customer.merge"), 1);
+  refuse("customer.merge_undo");
+  EXPECT_FALSE(svc_->Undo(admin_, rec->id).has_value());
+  EXPECT_EQ(svc_->MergedInto(b.id), a.id);
+  EXPECT_FALSE(customers_->Get(admin_, b.id).has_value());
+  allow("customer.merge_undo");
+  ASSERT_TRUE(svc_->Undo(admin_, rec->id).has_value());
+  EXPECT_EQ(entries("customer.merge_undo"), 1);
+  EXPECT_EQ(Comparable(b.id), before_b);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, MergeServiceTest,
                          ::testing::Values(Engine::kSqlite, Engine::kPostgres),
                          testing::EngineName);
