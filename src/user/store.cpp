@@ -293,14 +293,16 @@ core::Result<std::optional<std::string>> UserStore::RevokeToken(int64_t user_id,
   });
 }
 
-core::Result<std::optional<int64_t>> UserStore::FindTokenUser(const std::string& token_hash) {
-  return db_.Read([&](soci::session& sql) -> std::optional<int64_t> {
-    long long uid = 0;
-    soci::indicator ind = soci::i_null;
-    sql << "SELECT user_id FROM api_tokens WHERE token_hash = :h AND revoked_at IS NULL",
-        soci::use(token_hash), soci::into(uid, ind);
+core::Result<std::optional<UserStore::TokenUse>> UserStore::FindTokenUser(
+    const std::string& token_hash) {
+  return db_.Read([&](soci::session& sql) -> std::optional<TokenUse> {
+    long long uid = 0, used = 0;
+    soci::indicator ind = soci::i_null, used_ind = soci::i_null;
+    sql << "SELECT user_id, last_used_at FROM api_tokens WHERE token_hash = :h AND revoked_at "
+           "IS NULL",
+        soci::use(token_hash), soci::into(uid, ind), soci::into(used, used_ind);
     if (ind != soci::i_ok || !sql.got_data()) return std::nullopt;
-    return uid;
+    return TokenUse{uid, used_ind == soci::i_ok ? used : 0};
   });
 }
 

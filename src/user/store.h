@@ -86,7 +86,12 @@ class UserStore {
   core::Result<std::optional<std::string>> RevokeToken(int64_t user_id, int64_t token_id,
                                                        int64_t now);
   // User id of a live (not revoked) token; nullopt when unknown.
-  core::Result<std::optional<int64_t>> FindTokenUser(const std::string& token_hash);
+  // The user of a live (not revoked) token and when the token was last used (0 = never).
+  struct TokenUse {
+    int64_t user_id = 0;
+    int64_t last_used_at = 0;
+  };
+  core::Result<std::optional<TokenUse>> FindTokenUser(const std::string& token_hash);
   core::Result<void> TouchToken(const std::string& token_hash, int64_t now);
 
   core::Result<Throttle> GetThrottle(const std::string& key);

@@ -67,7 +67,11 @@ TEST_P(StoreContract, SessionsAndTokensRoundTrip) {
 
   auto t = users.InsertToken(u.id, "script", "th", 5);
   ASSERT_TRUE(t.has_value());
-  EXPECT_EQ(users.FindTokenUser("th")->value_or(-1), u.id);
+  ASSERT_TRUE(users.FindTokenUser("th")->has_value());
+  EXPECT_EQ((*users.FindTokenUser("th"))->user_id, u.id);
+  EXPECT_EQ((*users.FindTokenUser("th"))->last_used_at, 0);
+  ASSERT_TRUE(users.TouchToken("th", 1234).has_value());
+  EXPECT_EQ((*users.FindTokenUser("th"))->last_used_at, 1234);
   EXPECT_FALSE(users.RevokeToken(u.id + 1, t->id, 6)->has_value()) << "not the owner";
   EXPECT_EQ(users.RevokeToken(u.id, t->id, 6)->value_or(""), "th");
   EXPECT_FALSE(users.FindTokenUser("th")->has_value());
