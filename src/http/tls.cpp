@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <asio/ssl/context.hpp>
 #include <cerrno>
@@ -71,12 +72,26 @@ BioPtr MemoryBio(const std::string& text) {
 // Refuses to ask for a passphrase (OpenSSL would otherwise prompt on the terminal).
 int NoPassphrase(char*, int, int, void*) { return -1; }
 
+// A private key every user of the machine may read is refused (as the master key is); a group
+// may read it (Debian's ssl-cert group for /etc/ssl/private).
+core::Result<void> CheckKeyMode(const std::string& key_file) {
+  struct stat st {};
+  if (::stat(key_file.c_str(), &st) != 0) return core::Ok();  // ReadFile names the error
+  if ((st.st_mode & (S_IROTH | S_IWOTH)) == 0) return core::Ok();
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  return std::unexpected(Bad("the TLS key " + key_file + " can be read or changed by every user " +
+                             "of this machine (mode " + mode + "); run chmod 600 " + key_file +
+                             " (or 640 with a group such as ssl-cert)"));
+}
+
 }  // namespace
 
 core::Result<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const std::string& cert_file,
                                                                  const std::string& key_file) {
   auto cert_pem = ReadFile("TLS certificate", cert_file);
   if (!cert_pem) return std::unexpected(cert_pem.error());
+  if (auto ok = CheckKeyMode(key_file); !ok) return std::unexpected(ok.error());
   auto key_pem = ReadFile("TLS key", key_file);
   if (!key_pem) return std::unexpected(key_pem.error());
 

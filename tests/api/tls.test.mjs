@@ -4,7 +4,7 @@
 // certificate or key stops the server with a message naming the file, and the SIGTERM drain.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,8 @@ function makeCertificates(dir) {
   opensslOk(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', files.key, '-out', files.cert,
     '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
   opensslOk(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', files.otherKey]);
+  chmodSync(files.key, 0o600);
+  chmodSync(files.otherKey, 0o600);
   return files;
 }
 
@@ -274,6 +276,20 @@ describe('TLS configuration errors', () => {
   it('refuses a key that does not match the certificate, naming the key', async () => {
     const out = await serveFails('mismatch', ['--tls-cert', files.cert, '--tls-key', files.otherKey]);
     assert.ok(out.includes(files.otherKey) && /does not match/.test(out), out);
+  });
+
+  it('refuses a key file every user may read, naming it and the fix; a group may read it', async () => {
+    const open = join(dir, 'tls-open.pem');
+    copyFileSync(files.key, open);
+    chmodSync(open, 0o644);
+    const out = await serveFails('open', ['--tls-cert', files.cert, '--tls-key', open]);
+    assert.ok(out.includes(open) && /mode 0644/.test(out) && /chmod 600/.test(out), out);
+    // Group-readable passes the check: what stops this one is the key not matching.
+    const group = join(dir, 'tls-group.pem');
+    copyFileSync(files.otherKey, group);
+    chmodSync(group, 0o640);
+    const out2 = await serveFails('group', ['--tls-cert', files.cert, '--tls-key', group]);
+    assert.ok(/does not match/.test(out2) && !/chmod/.test(out2), out2);
   });
 
   it('refuses a missing key file, naming it', async () => {

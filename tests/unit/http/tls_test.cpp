@@ -71,9 +71,11 @@ class TlsContextTest : public ::testing::Test {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
+  // Written readable by the owner only, as a key file should be.
   std::string Write(const std::string& name, const std::string& text) {
     fs::path p = dir_ / name;
     std::ofstream(p, std::ios::binary) << text;
+    fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
     return p.string();
   }
   fs::path dir_;
@@ -154,6 +156,23 @@ TEST_F(TlsContextTest, KeyOfAnotherCertificateIsRefused) {
   ASSERT_FALSE(ctx.has_value());
   EXPECT_EQ(ctx.error().message(),
             "the TLS key " + other_key + " does not match the certificate " + cert);
+}
+
+TEST_F(TlsContextTest, KeyEveryUserMayReadIsRefused) {
+  Pem pem = SelfSigned();
+  std::string cert = Write("cert.pem", pem.cert);
+  std::string key = Write("key.pem", pem.key);
+  fs::permissions(key, fs::perms::group_read | fs::perms::others_read, fs::perm_options::add);
+  auto ctx = MakeTlsContext(cert, key);
+  ASSERT_FALSE(ctx.has_value());
+  EXPECT_EQ(
+      ctx.error().message(),
+      "the TLS key " + key +
+          " can be read or changed by every user of this machine (mode 0644); run chmod 600 " +
+          key + " (or 640 with a group such as ssl-cert)");
+  // A group may read it (Debian's ssl-cert).
+  fs::permissions(key, fs::perms::others_read, fs::perm_options::remove);
+  EXPECT_TRUE(MakeTlsContext(cert, key).has_value());
 }
 
 TEST_F(TlsContextTest, EncryptedKeyIsRefusedWithoutPrompting) {
