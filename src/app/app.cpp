@@ -189,8 +189,7 @@ core::Result<std::unique_ptr<App>> App::Open(const Config& config, std::size_t p
   return a;
 }
 
-core::Result<void> Serve(App& app) {
-  const Config& c = app.config;
+core::Result<http::ServerOptions> ServerOptionsFor(const Config& c) {
   http::ServerOptions opts;
   auto colon = c.listen.rfind(':');
   if (colon == std::string::npos) {
@@ -214,6 +213,10 @@ core::Result<void> Serve(App& app) {
     if (!tls) return std::unexpected(tls.error());
     opts.tls = std::move(*tls);
   }
+  return opts;
+}
+
+core::Result<void> Serve(App& app, http::ServerOptions opts) {
   http::Server server(opts, *app.users, *app.idempotency);
 
   server.AddInline(restinio::http_method_get(), http::epr::path_to_params("/healthz"),
@@ -250,7 +253,7 @@ core::Result<void> Serve(App& app) {
   runner.Start();
   auto served = server.Run([&](const std::string& url) {
     spdlog::info("kehu {} listening on {} (database {}, data {})", KEHU_VERSION, url,
-                 app.db->url_for_log(), c.data_dir);
+                 app.db->url_for_log(), app.config.data_dir);
   });
   runner.Stop();  // a running job stops after its current batch and resumes at the next start
   return served;

@@ -16,6 +16,7 @@
 #include "dedup/service.h"
 #include "export/service.h"
 #include "field/service.h"
+#include "http/server.h"
 #include "idempotency/store.h"
 #include "importer/service.h"
 #include "jobs/store.h"
@@ -110,7 +111,12 @@ class KeyWatcher {
   std::thread thread_;
 };
 
+// The HTTP server's settings from the configuration: the listen address, limits and the TLS
+// context (certificate and key loaded and checked). `kehu serve` asks for them before it opens
+// the database, so that a mistake there stops it before migrations change anything.
+core::Result<http::ServerOptions> ServerOptionsFor(const Config& c);
+
 // Runs the HTTP server until SIGTERM/SIGINT.
-core::Result<void> Serve(App& app);
+core::Result<void> Serve(App& app, http::ServerOptions opts);
 
 }  // namespace kehu::app

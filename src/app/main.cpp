@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "app/app.h"
 #include "audit/cli.h"
@@ -235,13 +236,19 @@ int main(int argc, char** argv) {
 
   const bool serving = serve->parsed();
   if (!serving) spdlog::set_level(quiet ? spdlog::level::warn : spdlog::level::warn);
+  std::optional<kehu::http::ServerOptions> server_options;
+  if (serving) {
+    auto opts = kehu::app::ServerOptionsFor(config);
+    if (!opts) return Fail(opts.error());
+    server_options = std::move(*opts);
+  }
   auto opened = App::Open(config, serving ? config.workers + 4 : 6);
   if (!opened) return Fail(opened.error());
   App& app = **opened;
   const auto admin_actor = kehu::core::Actor::LocalAdmin();
 
   if (serving) {
-    auto ok = kehu::app::Serve(app);
+    auto ok = kehu::app::Serve(app, std::move(*server_options));
     if (!ok) return Fail(ok.error());
     spdlog::info("stopped");
     return 0;

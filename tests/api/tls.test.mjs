@@ -4,7 +4,7 @@
 // certificate or key stops the server with a message naming the file, and the SIGTERM drain.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -259,10 +259,12 @@ describe('TLS configuration errors', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  // Runs `kehu serve` with `tlsArgs`; it must exit non-zero at once (not serve, not crash).
-  async function serveFails(name, tlsArgs) {
+  // Runs `kehu serve` with `tlsArgs`; it must exit non-zero at once (not serve, not crash),
+  // before it creates (or migrates) the database or a master key.
+  async function serveFails(name, tlsArgs, listen = null) {
     const data = join(dir, `data-${name}`);
-    const args = ['serve', '--data', data, '--key-file', join(dir, `${name}.key`), '--listen', `127.0.0.1:${await freePort()}`, ...tlsArgs];
+    listen ??= `127.0.0.1:${await freePort()}`;
+    const args = ['serve', '--data', data, '--key-file', join(dir, `${name}.key`), '--listen', listen, ...tlsArgs];
     const env = { ...process.env };
     for (const k of ['KEHU_DATA', 'KEHU_KEY_FILE', 'KEHU_DATABASE', 'KEHU_TLS_CERT', 'KEHU_TLS_KEY']) delete env[k];
     const r = spawnSync(KEHU_BIN, args, { encoding: 'utf8', env, timeout: 30_000 });
@@ -270,6 +272,8 @@ describe('TLS configuration errors', () => {
     assert.equal(r.signal, null, `kehu serve ${tlsArgs.join(' ')} did not exit by itself (${r.signal}):\n${out}`);
     assert.notEqual(r.status, 0, `kehu serve ${tlsArgs.join(' ')} exited 0:\n${out}`);
     assert.doesNotMatch(out, /terminate called|what\(\)|Aborted|listening on/, out);
+    assert.ok(!existsSync(join(data, 'kehu.db')), `kehu serve ${tlsArgs.join(' ')} created the database before failing`);
+    assert.ok(!existsSync(join(dir, `${name}.key`)), `kehu serve ${tlsArgs.join(' ')} created a master key before failing`);
     return out;
   }
 
@@ -301,6 +305,11 @@ describe('TLS configuration errors', () => {
   it('refuses a certificate that is not PEM, naming it', async () => {
     const out = await serveFails('junk', ['--tls-cert', files.junk, '--tls-key', files.key]);
     assert.ok(out.includes(files.junk), out);
+  });
+
+  it('refuses a bad --listen before it opens the database', async () => {
+    assert.match(await serveFails('listen', [], '127.0.0.1:99999'), /bad port/);
+    assert.match(await serveFails('listen2', [], 'localhost'), /HOST:PORT/);
   });
 
   it('needs both flags', async () => {
