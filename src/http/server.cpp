@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <restinio/tls.hpp>
 
 #include <algorithm>
@@ -30,8 +31,52 @@ constexpr const char* kCsp =
 struct PlainTraits : restinio::default_traits_t {
   using request_handler_t = RestinioRouter;
 };
-using TlsTraits =
-    restinio::tls_traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t, RestinioRouter>;
+struct TlsTraits : restinio::tls_traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t,
+                                          RestinioRouter> {};
+
+// How long a client has for the TLS handshake after it connects.
+constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
+
+// RESTinio 0.6 starts a connection's read timeout only once the TLS handshake is over, so a
+// client that connects and never finishes the handshake would keep its connection (and file
+// descriptor) for ever. This overload of RESTinio's handshake step, found by argument-dependent
+// lookup and preferred to the library's as the more specialised, adds a deadline: when it
+// passes first, the socket is shut down, the pending handshake fails, and RESTinio closes the
+// connection as it does after any failed handshake.
+template <typename StartRead, typename Failed>
+void prepare_connection_and_start_read(restinio::tls_socket_t& socket,
+                                       restinio::impl::connection_t<TlsTraits>& con,
+                                       StartRead start_read, Failed failed) {
+  struct Race {
+    std::mutex mu;
+    bool over = false;  // the handshake has finished, either way (the socket may be closed)
+  };
+  auto race = std::make_shared<Race>();
+  auto timer = std::make_shared<asio::steady_timer>(con.get_executor(), kTlsHandshakeTimeout);
+  // The connection (so the descriptor) lives while the timer waits; once the handshake is over
+  // the descriptor may be closed and reused, so it is shut down only before that.
+  timer->async_wait([race, fd = socket.lowest_layer().native_handle(),
+                     self = con.shared_from_this()](const asio::error_code& ec) {
+    if (ec) return;  // cancelled: the handshake finished first
+    std::lock_guard lock(race->mu);
+    if (!race->over) ::shutdown(fd, SHUT_RDWR);
+  });
+  socket.async_handshake(
+      asio::ssl::stream_base::server,
+      [race, timer, start_read = std::move(start_read), failed = std::move(failed),
+       self = con.shared_from_this()](const asio::error_code& ec) {
+        {
+          std::lock_guard lock(race->mu);
+          race->over = true;
+        }
+        timer->cancel();
+        if (!ec) {
+          start_read();
+        } else {
+          failed(ec);
+        }
+      });
+}
 
 bool IsWrite(const std::string& m) {
   return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";

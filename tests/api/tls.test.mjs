@@ -1,7 +1,8 @@
 // HTTPS: `kehu serve --tls-cert --tls-key` with a throwaway self-signed certificate made by the
 // openssl command. Checks the answers (HSTS, security headers, a Secure session cookie), that
-// the port speaks nothing but TLS 1.2/1.3 with forward-secret AEAD suites, that a bad
-// certificate or key stops the server with a message naming the file, and the SIGTERM drain.
+// the port speaks nothing but TLS 1.2/1.3 with forward-secret AEAD suites, that a client must
+// finish its handshake within 10 s, that a bad certificate or key stops the server with a
+// message naming the file (before it opens the database), and the SIGTERM drain.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -69,6 +70,27 @@ function plainHttp(port) {
   });
 }
 
+// Connects, writes `bytes` (possibly none) and waits for the server to close the connection:
+// resolves with how long that took in ms, or null when it was still open after `waitMs`.
+function closedAfter(port, bytes, waitMs) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const sock = connect(port, '127.0.0.1', () => {
+      if (bytes.length) sock.write(bytes);
+    });
+    const timer = setTimeout(() => finish(null), waitMs);
+    function finish(ms) {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(ms);
+    }
+    sock.on('data', () => {});
+    sock.on('end', () => finish(Date.now() - started));
+    sock.on('close', () => finish(Date.now() - started));
+    sock.on('error', () => finish(Date.now() - started));
+  });
+}
+
 function checkSecurityHeaders(res, { tls }) {
   const h = res.headers;
   const csp = h.get('content-security-policy') ?? '';
@@ -114,6 +136,19 @@ describe('HTTPS (--tls-cert, --tls-key)', () => {
     expectProblem(denied, 401);
     checkSecurityHeaders(denied, { tls: true });
     assert.match(server.logTail(), new RegExp(`listening on https://127\\.0\\.0\\.1:${server.port}\\b`));
+  });
+
+  it('closes a connection whose TLS handshake is not done within 10 s, and keeps serving', async () => {
+    // Silent after connecting, and stalled after the first bytes of a ClientHello record.
+    const [silent, stalled] = await Promise.all([
+      closedAfter(server.port, Buffer.alloc(0), 20_000),
+      closedAfter(server.port, Buffer.from([0x16, 0x03, 0x01, 0x02]), 20_000),
+    ]);
+    for (const [what, ms] of [['silent', silent], ['stalled', stalled]]) {
+      assert.ok(ms !== null, `a ${what} connection was still open after 20 s`);
+      assert.ok(ms >= 9_000 && ms < 15_000, `a ${what} connection was closed after ${ms} ms, not about 10 s`);
+    }
+    expectStatus(await server.anon().get('/healthz'), 200);
   });
 
   it('logs in over HTTPS with a Secure, HttpOnly, SameSite=Strict session cookie', async () => {
