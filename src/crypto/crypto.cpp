@@ -332,14 +332,6 @@ core::Result<void> CreateKeyFile(const fs::path& file) {
   return core::Ok();
 }
 
-std::string OctalMode(mode_t mode) {
-  std::array<char, 8> digits{};
-  auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), mode & 07777, 8);
-  std::string text(digits.data(), end);
-  if (text.size() < 4) text.insert(0, 4 - text.size(), '0');
-  return text;
-}
-
 // Parses "<version> <base64 of 32 bytes>" lines. Error messages name the line, never its
 // contents, so key material cannot end up in logs.
 core::Result<std::map<uint32_t, std::string>> ParseKeyFile(const fs::path& file,
@@ -441,6 +433,14 @@ core::Result<std::optional<std::map<uint32_t, std::string>>> LoadKeyFile(const f
 }
 
 }  // namespace
+
+std::string OctalMode(unsigned mode) {
+  std::array<char, 8> digits{};
+  auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), mode & 07777, 8);
+  std::string text(digits.data(), end);
+  if (text.size() < 4) text.insert(0, 4 - text.size(), '0');
+  return text;
+}
 
 core::Result<void> Init() {
   static std::once_flag once;

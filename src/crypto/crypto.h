@@ -128,4 +128,7 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b);
 std::string Base64Encode(std::string_view bytes);
 core::Result<std::string> Base64Decode(std::string_view text);
 
+// A file's permission bits as chmod takes them ("0600"), for messages about key files.
+std::string OctalMode(unsigned mode);
+
 }  // namespace kehu::crypto

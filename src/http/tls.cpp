@@ -13,6 +13,8 @@
 #include <cstring>
 #include <vector>
 
+#include "crypto/crypto.h"
+
 namespace kehu::http {
 namespace {
 
@@ -78,10 +80,9 @@ core::Result<void> CheckKeyMode(const std::string& key_file) {
   struct stat st {};
   if (::stat(key_file.c_str(), &st) != 0) return core::Ok();  // ReadFile names the error
   if ((st.st_mode & (S_IROTH | S_IWOTH)) == 0) return core::Ok();
-  char mode[8];
-  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
   return std::unexpected(Bad("the TLS key " + key_file + " can be read or changed by every user " +
-                             "of this machine (mode " + mode + "); run chmod 600 " + key_file +
+                             "of this machine (mode " + crypto::OctalMode(st.st_mode) +
+                             "); run chmod 600 " + key_file +
                              " (or 640 with a group such as ssl-cert)"));
 }
 

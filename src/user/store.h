@@ -85,7 +85,6 @@ class UserStore {
   // Returns the token's hash when it existed and belonged to user_id (and is now revoked).
   core::Result<std::optional<std::string>> RevokeToken(int64_t user_id, int64_t token_id,
                                                        int64_t now);
-  // User id of a live (not revoked) token; nullopt when unknown.
   // The user of a live (not revoked) token and when the token was last used (0 = never).
   struct TokenUse {
     int64_t user_id = 0;
